@@ -1,0 +1,48 @@
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace gtest_lockable {
+
+/// A validated inventory: the resources in file order, each a JSON object with an `id`.
+struct inventory {
+  /// Where the inventory came from (a path, a URI or `<memory>`), for messages.
+  std::string origin;
+  /// The resources, in the order the source lists them.
+  std::vector<nlohmann::json> resources;
+};
+
+/// The text form of a resource id (a string as-is, an integer in decimal): the lock file name.
+std::string resource_id_text(const nlohmann::json& resource);
+
+/// Validates a parsed inventory and returns it. Throws `error` (`errc::invalid_inventory`) naming
+/// `origin` when it is not an array, an entry is not an object, an id is missing or not a string
+/// or integer, an id is not a safe file name, or ids repeat (all repeats are listed).
+inventory make_inventory(nlohmann::json entries, std::string origin);
+
+/// Parses and validates inventory text; parse errors name `origin`, the line and the column.
+inventory parse_inventory(const std::string& text, std::string origin);
+
+/// Supplies the current inventory before each lock attempt.
+class inventory_provider {
+ public:
+  virtual ~inventory_provider() = default;
+  /// The inventory as it is now; re-reads the source if it changed. Throws `error`.
+  virtual std::shared_ptr<const inventory> load() = 0;
+  /// Where the inventory comes from, for messages.
+  virtual std::string describe() const = 0;
+};
+
+/// An inventory held in memory (validated once, at construction).
+std::unique_ptr<inventory_provider> memory_inventory(nlohmann::json entries);
+
+/// An inventory file, re-read whenever its size, modification time or inode changes.
+std::unique_ptr<inventory_provider> file_inventory(std::string path);
+
+/// The provider for `source`: a URI (`http://`, `https://`) or a file path.
+std::unique_ptr<inventory_provider> open_inventory(const std::string& source);
+
+}  // namespace gtest_lockable

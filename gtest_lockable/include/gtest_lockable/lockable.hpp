@@ -1,0 +1,162 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gtest_lockable/error.hpp"
+#include "gtest_lockable/inventory.hpp"
+#include "gtest_lockable/lock_store.hpp"
+#include "gtest_lockable/query.hpp"
+#include "gtest_lockable/requirements.hpp"
+
+namespace gtest_lockable {
+
+/// Seconds, fractions allowed; `std::chrono::seconds(5)` converts implicitly.
+using seconds = std::chrono::duration<double>;
+
+/// One held resource. Move-only; it releases the resource when destroyed, so a scope that holds
+/// an `allocation` holds the resource. A moved-from allocation holds and releases nothing.
+class allocation {
+ public:
+  allocation() = default;
+  ~allocation() { unlock(); }
+  allocation(allocation&&) noexcept = default;
+  /// Releases what this allocation holds, then takes over `other`'s resource.
+  allocation& operator=(allocation&& other) noexcept;
+  allocation(const allocation&) = delete;
+  allocation& operator=(const allocation&) = delete;
+
+  /// The requirements the resource was chosen by (defaults applied).
+  const nlohmann::json& requirements() const noexcept { return requirements_; }
+  /// The resource's inventory entry.
+  const nlohmann::json& resource_info() const noexcept { return resource_info_; }
+  /// The resource's id in text form.
+  const std::string& resource_id() const noexcept { return resource_id_; }
+  /// A unique id of this allocation (a random UUID).
+  const std::string& alloc_id() const noexcept { return alloc_id_; }
+  /// How long the lock call waited before this resource was held.
+  std::chrono::steady_clock::duration queue_time() const noexcept { return queue_time_; }
+  /// When the resource was taken.
+  std::chrono::system_clock::time_point start_time() const noexcept { return start_time_; }
+  /// When the resource was released; empty while held.
+  std::optional<std::chrono::system_clock::time_point> release_time() const noexcept {
+    return release_time_;
+  }
+  /// How long the resource has been held: until now, or until its release.
+  std::chrono::steady_clock::duration duration() const noexcept;
+  /// Whether the resource is still held (false after `unlock`, and if the store lost the lock).
+  bool held() const noexcept;
+  /// A descriptor that keeps the lock while open (see `lock_handle::descriptor`), or -1.
+  int descriptor() const noexcept { return lock_ ? lock_->descriptor() : -1; }
+  /// Releases the resource. Harmless when already released.
+  void unlock() noexcept;
+  /// The allocation as JSON (ids, requirements, resource_info, times in seconds), for reports.
+  nlohmann::json to_json() const;
+
+ private:
+  friend class lockable;
+  nlohmann::json requirements_;
+  nlohmann::json resource_info_;
+  std::string resource_id_;
+  std::string alloc_id_;
+  std::chrono::steady_clock::duration queue_time_{};
+  std::chrono::system_clock::time_point start_time_{};
+  std::chrono::steady_clock::time_point held_since_{};
+  std::optional<std::chrono::system_clock::time_point> release_time_;
+  std::chrono::steady_clock::duration held_for_{};
+  std::unique_ptr<lock_handle> lock_;
+};
+
+/// How a `lockable` finds resources and where it keeps their locks.
+struct options {
+  /// The host name merged into requirements as `hostname`; empty: this host's name.
+  std::string hostname;
+  /// The inventory: a file path or an http(s) URI. Ignored when `inventory` is set.
+  std::string resources = "resources.json";
+  /// The lock folder; empty: `default_lock_folder()`. Ignored when `store` is set.
+  std::string lock_folder;
+  /// An inventory provider to use instead of `resources` (e.g. `memory_inventory`).
+  std::shared_ptr<inventory_provider> inventory;
+  /// A lock store to use instead of the lock folder.
+  std::shared_ptr<lock_store> store;
+  /// Called once when a lock call has waited `wait_notice_after`, with a line naming the busy
+  /// candidates and their holders.
+  std::function<void(const std::string&)> on_wait;
+  /// How long a lock call waits before `on_wait` is called.
+  seconds wait_notice_after{1.0};
+};
+
+/// Counters over all allocations made by one `lockable`.
+struct statistics {
+  std::size_t allocations = 0;  ///< Resources handed out.
+  std::size_t failures = 0;     ///< Lock calls that ended without a resource.
+  seconds total_wait{0};        ///< Sum of the queue times.
+  seconds longest_wait{0};      ///< The longest queue time.
+};
+
+/// Locks resources from an inventory, exclusively among all processes that share the lock store.
+///
+/// ```
+/// gtest_lockable::options opts;
+/// opts.resources = "resources.json";
+/// gtest_lockable::lockable lockable(opts);
+/// auto board = lockable.lock("type=board", gtest_lockable::seconds(10));
+/// use(board.resource_info()["address"]);  // released when `board` goes out of scope
+/// ```
+class lockable {
+ public:
+  /// Creates a lockable; nothing is read or locked until the first call that needs it.
+  explicit lockable(options opts = {});
+  ~lockable();
+  lockable(lockable&&) noexcept;
+  lockable& operator=(lockable&&) noexcept;
+
+  /// Locks one resource matching `requirements` (defaults merged in), waiting up to `timeout`
+  /// (0: one pass). Throws `error`: `no_match` at once when nothing in the inventory matches,
+  /// `timeout` naming the busy candidates and their holders, `invalid_*` for bad input.
+  allocation lock(const nlohmann::json& requirements, seconds timeout = seconds(0));
+  /// As above, with requirements as text (JSON or `key=value&...`).
+  allocation lock(std::string_view requirements, seconds timeout = seconds(0));
+  /// As above; a string literal is requirements text, not a JSON string.
+  allocation lock(const char* requirements, seconds timeout = seconds(0)) {
+    return lock(std::string_view(requirements), timeout);
+  }
+
+  /// Locks one distinct resource for each element of `requirements`, all or nothing: while it
+  /// waits it holds none of them. The result is in the order of `requirements`.
+  std::vector<allocation> lock_many(const std::vector<nlohmann::json>& requirements,
+                                    seconds timeout = seconds(0));
+
+  /// Releases `alloc` (the same as `alloc.unlock()`).
+  void unlock(allocation& alloc) noexcept { alloc.unlock(); }
+
+  /// The inventory entries that `requirements` select (defaults merged in), in inventory order,
+  /// without locking anything.
+  std::vector<nlohmann::json> select(const nlohmann::json& requirements);
+
+  /// The lock state of every entry that `requirements` select, in inventory order.
+  std::vector<lock_status> status(const nlohmann::json& requirements);
+
+  /// `requirements` with this lockable's defaults (`hostname`, `online`) merged in.
+  nlohmann::json effective_requirements(const nlohmann::json& requirements) const;
+
+  /// Counters over the allocations made so far.
+  statistics stats() const;
+
+  /// The lock store in use.
+  lock_store& store();
+
+  /// The host name merged into requirements.
+  const std::string& hostname() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace gtest_lockable

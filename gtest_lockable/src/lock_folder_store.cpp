@@ -1,0 +1,333 @@
+// The lock folder: py-lockable's `<folder>/<id>.pid` protocol (see DESIGN.md), with its races
+// closed. A lock is an flock(2) on the file; the file's first line is the holder's PID, the second
+// a JSON object with the host, allocation id and start time (py-lockable reads only the first).
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "gtest_lockable/error.hpp"
+#include "gtest_lockable/lock_store.hpp"
+#include "src/time_format.hpp"
+
+namespace gtest_lockable {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// The safety net under inotify: a release can slip between a wake-up and the next look (the
+// kernel reports a close just before it drops the flock), so a waiter also looks this often.
+constexpr std::chrono::milliseconds safety_poll{200};
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+class fd_guard {
+ public:
+  explicit fd_guard(int fd = -1) : fd_(fd) {}
+  ~fd_guard() { reset(); }
+  fd_guard(const fd_guard&) = delete;
+  fd_guard& operator=(const fd_guard&) = delete;
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_;
+};
+
+bool pid_alive(long pid) {
+  if (pid <= 0 || pid > INT32_MAX) return false;
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
+// What a lock file says about its holder. `pid` is 0 when the file is empty, -1 when its first
+// line is not a PID.
+holder_info read_holder(int fd) {
+  char buffer[1024];
+  ssize_t n;
+  do {
+    n = ::pread(fd, buffer, sizeof buffer - 1, 0);
+  } while (n < 0 && errno == EINTR);
+  holder_info holder;
+  if (n <= 0) return holder;
+  const std::string text(buffer, static_cast<std::size_t>(n));
+  const auto eol = text.find('\n');
+  const std::string first = text.substr(0, eol);
+  char* end = nullptr;
+  errno = 0;
+  const long pid = std::strtol(first.c_str(), &end, 10);
+  holder.pid = (first.empty() || *end != '\0' || errno != 0 || pid <= 0) ? -1 : pid;
+  if (first.empty()) holder.pid = 0;
+  if (eol != std::string::npos) {
+    const auto details = nlohmann::json::parse(text.substr(eol + 1), nullptr, false);
+    if (details.is_object()) {
+      holder.host = details.value("host", "");
+      holder.alloc_id = details.value("alloc_id", "");
+      holder.since = details.value("since", "");
+    }
+  }
+  return holder;
+}
+
+class folder_lock final : public lock_handle {
+ public:
+  folder_lock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~folder_lock() override { release(); }
+
+  // Unlink before close: a waiter that opens the path after the unlink gets a new file, and one
+  // that opened the old file sees (after its flock) that the path no longer names it.
+  void release() noexcept override {
+    if (fd_ < 0) return;
+    struct stat held {}, named {};
+    if (::fstat(fd_, &held) == 0 && ::lstat(path_.c_str(), &named) == 0 &&
+        held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
+      ::unlink(path_.c_str());
+    }
+    ::close(fd_);
+    fd_ = -1;
+  }
+
+  int descriptor() const noexcept override { return fd_; }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+class folder_store final : public lock_store {
+ public:
+  explicit folder_store(std::string folder) : folder_(std::move(folder)) {
+    if (folder_.empty()) folder_ = ".";
+  }
+  ~folder_store() override {
+    if (inotify_ >= 0) ::close(inotify_);
+  }
+
+  std::vector<std::unique_ptr<lock_handle>> try_lock_all(const std::vector<std::string>& ids,
+                                                         const lock_owner& owner,
+                                                         std::vector<lock_status>& busy) override {
+    ensure_folder();
+    std::vector<std::unique_ptr<lock_handle>> held;
+    held.reserve(ids.size());
+    for (const auto& id : ids) {
+      lock_status status;
+      auto lock = try_lock(id, owner, status);
+      if (!lock) {
+        busy.push_back(std::move(status));
+        return {};  // releases the ones taken so far: all or nothing
+      }
+      held.push_back(std::move(lock));
+    }
+    return held;
+  }
+
+  void prepare_wait() override {
+    if (inotify_ >= 0) return;
+    ensure_folder();
+    inotify_ = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (inotify_ < 0) return;  // the safety poll still works
+    // Holders close their descriptor when they end (also when killed) and unlink on release.
+    // Waiters probe read-only, so their looks do not wake each other.
+    const uint32_t events = IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO;
+    if (::inotify_add_watch(inotify_, folder_.c_str(), events) < 0) {
+      ::close(inotify_);
+      inotify_ = -1;
+    }
+  }
+
+  void wait(clock::time_point deadline) override {
+    const auto now = clock::now();
+    if (now >= deadline) return;
+    const auto until = std::min(deadline, now + safety_poll);
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(until - now).count();
+    if (inotify_ < 0) {
+      ::poll(nullptr, 0, static_cast<int>(ms));
+      return;
+    }
+    pollfd pfd{inotify_, POLLIN, 0};
+    if (::poll(&pfd, 1, static_cast<int>(ms)) > 0) {
+      alignas(inotify_event) char events[4096];
+      while (::read(inotify_, events, sizeof events) > 0) {
+      }
+    }
+  }
+
+  lock_status status(const std::string& id) override {
+    lock_status status;
+    status.resource_id = id;
+    probe(id, status);
+    return status;
+  }
+
+  std::string describe() const override { return "lock folder '" + folder_ + "'"; }
+
+ private:
+  std::string path_of(const std::string& id) const { return folder_ + "/" + id + ".pid"; }
+
+  [[noreturn]] void folder_error(const std::string& what, int err) const {
+    throw error(errc::lock_store, "lock folder '" + folder_ + "': " + what + ": " +
+                                      errno_text(err) +
+                                      " (choose a writable folder with --lock-folder)");
+  }
+
+  void ensure_folder() {
+    if (folder_ready_) return;
+    struct stat st {};
+    if (::stat(folder_.c_str(), &st) != 0) {
+      // mkdir -p, as py-lockable creates the folder when missing.
+      for (std::size_t pos = 1; pos <= folder_.size(); ++pos) {
+        if (pos != folder_.size() && folder_[pos] != '/') continue;
+        const std::string prefix = folder_.substr(0, pos);
+        if (::mkdir(prefix.c_str(), 0777) != 0 && errno != EEXIST) folder_error("cannot create", errno);
+      }
+      if (::stat(folder_.c_str(), &st) != 0) folder_error("cannot create", errno);
+    }
+    if (!S_ISDIR(st.st_mode)) folder_error("cannot use", ENOTDIR);
+    if (::access(folder_.c_str(), W_OK | X_OK) != 0) folder_error("cannot write", errno);
+    folder_ready_ = true;
+  }
+
+  // Fills `status` from a read-only look at the lock file. Returns true when the resource looks
+  // free or stale. Read-only, so that the close does not raise IN_CLOSE_WRITE for other waiters.
+  bool probe(const std::string& id, lock_status& status) {
+    status.resource_id = id;
+    const std::string path = path_of(id);
+    fd_guard fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    if (fd.get() < 0) {
+      if (errno == ENOENT) {
+        status.state = lock_state::free;
+        return true;
+      }
+      return unusable(status, path, errno == ELOOP ? "is a symbolic link" : errno_text(errno));
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      return unusable(status, path, "is not a regular file");
+    }
+    const bool locked = ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0;
+    status.holder = read_holder(fd.get());
+    if (locked || (status.holder.pid > 0 && status.holder.pid != ::getpid() &&
+                   pid_alive(status.holder.pid))) {
+      status.state = lock_state::held;
+      return false;
+    }
+    status.state = status.holder.pid == 0 ? lock_state::free : lock_state::stale;
+    return true;
+  }
+
+  bool unusable(lock_status& status, const std::string& path, const std::string& why) {
+    status.state = lock_state::held;
+    status.holder = {};
+    status.holder.note = "lock file '" + path + "' " + why + "; remove it";
+    return false;
+  }
+
+  std::unique_ptr<lock_handle> try_lock(const std::string& id, const lock_owner& owner,
+                                        lock_status& status) {
+    if (!probe(id, status)) return nullptr;
+    const std::string path = path_of(id);
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      fd_guard fd(::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC |
+                                           O_NONBLOCK | O_NOCTTY,
+                         0666));
+      if (fd.get() < 0) {
+        if (errno == ENOENT) {  // the folder was removed under us
+          folder_ready_ = false;
+          ensure_folder();
+          continue;
+        }
+        if (errno == ELOOP) return unusable(status, path, "is a symbolic link"), nullptr;
+        if (errno == EACCES || errno == EISDIR || errno == ENXIO) {
+          return unusable(status, path, errno_text(errno)), nullptr;
+        }
+        folder_error("cannot open '" + path + "'", errno);
+      }
+      if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK) folder_error("cannot flock '" + path + "'", errno);
+        status.state = lock_state::held;
+        status.holder = read_holder(fd.get());
+        return nullptr;
+      }
+      // The file we locked may have been released and unlinked between our open and our flock.
+      struct stat held {}, named {};
+      if (::fstat(fd.get(), &held) != 0) folder_error("cannot stat '" + path + "'", errno);
+      if (!S_ISREG(held.st_mode)) return unusable(status, path, "is not a regular file"), nullptr;
+      if (::lstat(path.c_str(), &named) != 0 || held.st_dev != named.st_dev ||
+          held.st_ino != named.st_ino) {
+        continue;
+      }
+      // py-lockable releases by close-then-unlink: a live PID in an unlocked file is a holder.
+      status.holder = read_holder(fd.get());
+      if (status.holder.pid > 0 && status.holder.pid != ::getpid() &&
+          pid_alive(status.holder.pid)) {
+        status.state = lock_state::held;
+        return nullptr;
+      }
+      write_owner(fd.get(), path, owner);
+      return std::make_unique<folder_lock>(fd.release(), path);
+    }
+    status.state = lock_state::held;
+    status.holder.note = "lock file '" + path + "' keeps changing";
+    return nullptr;
+  }
+
+  void write_owner(int fd, const std::string& path, const lock_owner& owner) {
+    const nlohmann::json details = {
+        {"host", owner.host}, {"alloc_id", owner.alloc_id}, {"since", detail::utc_now_iso8601()}};
+    const std::string text = std::to_string(::getpid()) + "\n" + details.dump() + "\n";
+    if (::fchmod(fd, 0644) != 0 || ::ftruncate(fd, 0) != 0 ||
+        ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+      const int err = errno;
+      ::unlink(path.c_str());  // the caller's guard closes `fd`
+      folder_error("cannot write '" + path + "'", err);
+    }
+  }
+
+  std::string folder_;
+  bool folder_ready_ = false;
+  int inotify_ = -1;
+};
+
+}  // namespace
+
+std::string describe(const lock_status& status) {
+  std::string text = status.resource_id;
+  const holder_info& h = status.holder;
+  if (!h.note.empty()) return text + " (" + h.note + ")";
+  switch (status.state) {
+    case lock_state::free:
+      return text + " (free)";
+    case lock_state::stale:
+      text += " (stale";
+      break;
+    case lock_state::held:
+      text += " (held";
+      break;
+  }
+  if (h.pid > 0) text += " by PID " + std::to_string(h.pid);
+  if (!h.host.empty()) text += " on " + h.host;
+  if (!h.since.empty()) text += " since " + h.since;
+  return text + ")";
+}
+
+std::string default_lock_folder() {
+  const char* tmp = std::getenv("TMPDIR");
+  return (tmp != nullptr && *tmp != '\0') ? tmp : "/tmp";
+}
+
+std::unique_ptr<lock_store> lock_folder_store(std::string folder) {
+  return std::make_unique<folder_store>(std::move(folder));
+}
+
+}  // namespace gtest_lockable

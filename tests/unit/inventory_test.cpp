@@ -1,0 +1,158 @@
+#include "gtest_lockable/inventory.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "gtest_lockable/error.hpp"
+
+namespace gtest_lockable {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string error_of(const std::string& text, const std::string& origin = "inv.json") {
+  try {
+    parse_inventory(text, origin);
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::invalid_inventory);
+    return e.what();
+  }
+  return "(no error)";
+}
+
+class temp_dir {
+ public:
+  temp_dir() {
+    std::string pattern = (fs::temp_directory_path() / "inventory_test.XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~temp_dir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
+
+TEST(inventory_test, valid_inventory_keeps_order_and_fields) {
+  const auto inv = parse_inventory(
+      R"([{"id": "b", "hostname": "h", "online": true, "nested": {"x": [1, 2]}}, {"id": 7}])",
+      "inv.json");
+  ASSERT_EQ(inv.resources.size(), 2u);
+  EXPECT_EQ(inv.origin, "inv.json");
+  EXPECT_EQ(resource_id_text(inv.resources[0]), "b");
+  EXPECT_EQ(resource_id_text(inv.resources[1]), "7");
+  EXPECT_EQ(inv.resources[0]["nested"]["x"][1], 2);
+}
+
+TEST(inventory_test, empty_array_is_valid) {
+  EXPECT_TRUE(parse_inventory("[]", "x").resources.empty());
+}
+
+TEST(inventory_test, parse_error_names_file_line_and_column) {
+  EXPECT_EQ(error_of("[\n  {\"id\": 1},\n  {\"id\": }\n]"),
+            "invalid inventory 'inv.json': parse error at line 3, column 10: syntax error while "
+            "parsing value - unexpected '}'; expected '[', '{', or a literal");
+}
+
+TEST(inventory_test, not_an_array) {
+  EXPECT_EQ(error_of(R"({"id": 1})"),
+            "invalid inventory 'inv.json': must be a JSON array of resources, got object");
+}
+
+TEST(inventory_test, entry_not_an_object) {
+  EXPECT_EQ(error_of(R"([{"id": 1}, "x"])"),
+            "invalid inventory 'inv.json': entry 1 is string, not an object");
+}
+
+TEST(inventory_test, missing_id) {
+  EXPECT_EQ(error_of(R"([{"hostname": "h"}])"), "invalid inventory 'inv.json': entry 0 has no 'id'");
+}
+
+TEST(inventory_test, id_of_wrong_type) {
+  EXPECT_EQ(error_of(R"([{"id": 1.5}, {"id": {"a": 1}}, {"id": true}])"),
+            "invalid inventory 'inv.json': entry 0 has an id that is a fraction (ids are strings "
+            "or integers); entry 1 has an id that is object (ids are strings or integers); entry 2 "
+            "has an id that is boolean (ids are strings or integers)");
+}
+
+TEST(inventory_test, unsafe_ids_are_refused) {
+  EXPECT_EQ(error_of(R"([{"id": "../x"}])"),
+            "invalid inventory 'inv.json': entry 0 has id \"../x\", which contains '/' (ids name "
+            "lock files)");
+  EXPECT_EQ(error_of(R"([{"id": ".."}])"),
+            "invalid inventory 'inv.json': entry 0 has id \"..\", which is '..' (ids name lock "
+            "files)");
+  EXPECT_EQ(error_of(R"([{"id": "."}])"),
+            "invalid inventory 'inv.json': entry 0 has id \".\", which is '.' (ids name lock "
+            "files)");
+  EXPECT_EQ(error_of(R"([{"id": ""}])"),
+            "invalid inventory 'inv.json': entry 0 has id \"\", which is empty (ids name lock "
+            "files)");
+  EXPECT_EQ(error_of(R"([{"id": "a\u0000b"}])"),
+            "invalid inventory 'inv.json': entry 0 has id \"a\\u0000b\", which contains a NUL "
+            "character (ids name lock files)");
+  EXPECT_NE(error_of("[{\"id\": \"" + std::string(300, 'x') + "\"}]")
+                .find("which is longer than 251 bytes (ids name lock files)"),
+            std::string::npos);
+}
+
+TEST(inventory_test, all_duplicate_ids_are_listed) {
+  EXPECT_EQ(error_of(R"([{"id": "a"}, {"id": "b"}, {"id": "a"}, {"id": 1}, {"id": "1"}])"),
+            "invalid inventory 'inv.json': duplicate ids: '1' (entries 3 4), 'a' (entries 0 2)");
+}
+
+TEST(inventory_test, memory_inventory_is_validated) {
+  EXPECT_EQ(memory_inventory(json::array({{{"id", "x"}}}))->load()->resources.size(), 1u);
+  EXPECT_THROW(memory_inventory(json::array({{{"idx", "x"}}})), error);
+}
+
+TEST(inventory_test, missing_file_is_a_clear_error) {
+  temp_dir dir;
+  const auto path = (dir.path() / "nope.json").string();
+  try {
+    file_inventory(path)->load();
+    FAIL() << "no error";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::invalid_inventory);
+    EXPECT_EQ(std::string(e.what()), "cannot read inventory '" + path +
+                                         "': No such file or directory (give the inventory "
+                                         "file with --resources)");
+  }
+}
+
+TEST(inventory_test, directory_is_not_an_inventory) {
+  temp_dir dir;
+  EXPECT_THROW(file_inventory(dir.path().string())->load(), error);
+}
+
+TEST(inventory_test, file_is_reread_when_it_changes) {
+  temp_dir dir;
+  const auto path = dir.path() / "resources.json";
+  write(path, R"([{"id": "a"}])");
+  auto provider = file_inventory(path.string());
+  const auto first = provider->load();
+  EXPECT_EQ(provider->load(), first) << "unchanged file must not be parsed again";
+  write(path, R"([{"id": "a"}, {"id": "b"}])");
+  const auto second = provider->load();
+  ASSERT_EQ(second->resources.size(), 2u);
+  EXPECT_EQ(first->resources.size(), 1u);
+}
+
+TEST(inventory_test, http_uri_is_not_read_as_a_file) {
+  try {
+    open_inventory("http://127.0.0.1:1/resources.json")->load();
+    FAIL() << "no error";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::invalid_inventory);
+    EXPECT_NE(std::string(e.what()).find("http://127.0.0.1:1/resources.json"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace gtest_lockable

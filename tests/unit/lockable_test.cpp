@@ -1,0 +1,287 @@
+#include "gtest_lockable/lockable.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+namespace gtest_lockable {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+class lockable_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "lockable_test.XXXXXX").string();
+    dir_ = ::mkdtemp(pattern.data());
+    folder_ = dir_ / "locks";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  lockable make(json resources) {
+    options opts;
+    opts.hostname = "h";
+    opts.inventory = memory_inventory(std::move(resources));
+    opts.lock_folder = folder_.string();
+    return lockable(opts);
+  }
+
+  static json boards(int n) {
+    json out = json::array();
+    for (int i = 0; i < n; ++i) {
+      out.push_back({{"id", "b" + std::to_string(i)}, {"hostname", "h"}, {"online", true}});
+    }
+    return out;
+  }
+
+  std::string read(const fs::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  fs::path dir_;
+  fs::path folder_;
+};
+
+TEST_F(lockable_test, lock_creates_pid_file_and_unlock_removes_it) {
+  auto l = make(boards(1));
+  auto a = l.lock(json::object());
+  EXPECT_EQ(a.resource_id(), "b0");
+  EXPECT_EQ(a.resource_info()["id"], "b0");
+  EXPECT_EQ(a.requirements(), json({{"hostname", "h"}, {"online", true}}));
+  EXPECT_TRUE(a.held());
+  const auto file = folder_ / "b0.pid";
+  ASSERT_TRUE(fs::exists(file)) << "lock folder must be created and hold <id>.pid";
+  const std::string text = read(file);
+  EXPECT_EQ(text.substr(0, text.find('\n')), std::to_string(::getpid()));
+  EXPECT_NE(text.find(a.alloc_id()), std::string::npos);
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  a.unlock();
+  EXPECT_FALSE(a.held());
+  EXPECT_TRUE(a.release_time().has_value());
+  EXPECT_FALSE(fs::exists(file));
+  a.unlock();  // twice is harmless
+}
+
+TEST_F(lockable_test, allocation_releases_at_scope_end) {
+  auto l = make(boards(1));
+  { auto a = l.lock(json::object()); }
+  EXPECT_FALSE(fs::exists(folder_ / "b0.pid"));
+  EXPECT_NO_THROW(l.lock(json::object()));
+}
+
+TEST_F(lockable_test, moved_from_allocation_releases_nothing) {
+  auto l = make(boards(1));
+  auto a = l.lock(json::object());
+  allocation b = std::move(a);
+  a.unlock();
+  EXPECT_TRUE(fs::exists(folder_ / "b0.pid"));
+  EXPECT_TRUE(b.held());
+  EXPECT_EQ(b.resource_id(), "b0");
+}
+
+TEST_F(lockable_test, held_resource_is_not_given_twice) {
+  auto l = make(boards(2));
+  auto a = l.lock(json::object());
+  auto b = l.lock(json::object());
+  EXPECT_NE(a.resource_id(), b.resource_id());
+  try {
+    l.lock(json::object());
+    FAIL() << "a third lock must time out";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::timeout);
+    const std::string what = e.what();
+    EXPECT_NE(what.find("timed out after 0 s waiting for"), std::string::npos) << what;
+    EXPECT_NE(what.find("b0 (held by PID " + std::to_string(::getpid()) + " on h since "),
+              std::string::npos)
+        << what;
+  }
+}
+
+TEST_F(lockable_test, no_match_is_reported_at_once_with_requirements_and_size) {
+  auto l = make(boards(3));
+  try {
+    l.lock("os=ios", seconds(60));
+    FAIL() << "no error";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::no_match);
+    EXPECT_STREQ(e.what(),
+                 "no resource in in-memory inventory (3 resources) matches "
+                 "{\"hostname\":\"h\",\"online\":true,\"os\":\"ios\"}");
+  }
+}
+
+TEST_F(lockable_test, defaults_select_this_host_and_online) {
+  auto l = make(json::parse(R"([{"id": "other", "hostname": "x", "online": true},
+                                {"id": "off", "hostname": "h", "online": false},
+                                {"id": "mine", "hostname": "h", "online": true}])"));
+  EXPECT_EQ(l.lock(json::object()).resource_id(), "mine");
+  EXPECT_EQ(l.lock("hostname=x").resource_id(), "other");
+  EXPECT_EQ(l.lock(R"({"online": false})").resource_id(), "off");
+  EXPECT_EQ(l.select(R"({"hostname": null, "online": null})"_json).size(), 3u);
+}
+
+TEST_F(lockable_test, candidates_are_tried_in_random_order) {
+  auto l = make(boards(4));
+  std::set<std::string> seen;
+  for (int i = 0; i < 64 && seen.size() < 4; ++i) seen.insert(l.lock(json::object()).resource_id());
+  EXPECT_EQ(seen.size(), 4u);
+}
+
+TEST_F(lockable_test, negative_timeout_is_an_error) {
+  auto l = make(boards(1));
+  EXPECT_THROW(l.lock(json::object(), seconds(-1)), error);
+  EXPECT_THROW(l.lock(json::object(), seconds(std::nan(""))), error);
+}
+
+TEST_F(lockable_test, bad_requirements_fail_before_locking) {
+  auto l = make(boards(1));
+  try {
+    l.lock("os");
+    FAIL();
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::invalid_requirements);
+  }
+  EXPECT_FALSE(fs::exists(folder_)) << "nothing may be locked or created for bad requirements";
+}
+
+TEST_F(lockable_test, stale_pid_file_is_taken_over) {
+  fs::create_directories(folder_);
+  // A PID that cannot be alive: beyond the kernel's pid_max.
+  std::ofstream(folder_ / "b0.pid") << "2147483646\n";
+  auto l = make(boards(1));
+  EXPECT_EQ(l.status(json::object()).at(0).state, lock_state::stale);
+  auto a = l.lock(json::object());
+  const std::string text = read(folder_ / "b0.pid");
+  EXPECT_EQ(text.substr(0, text.find('\n')), std::to_string(::getpid()));
+}
+
+TEST_F(lockable_test, garbage_pid_file_is_taken_over) {
+  fs::create_directories(folder_);
+  std::ofstream(folder_ / "b0.pid") << "not a pid\n";
+  auto l = make(boards(1));
+  EXPECT_NO_THROW(l.lock(json::object()));
+}
+
+TEST_F(lockable_test, live_pid_without_flock_is_busy_like_py_lockable) {
+  fs::create_directories(folder_);
+  std::ofstream(folder_ / "b0.pid") << ::getppid() << "\n";
+  auto l = make(boards(1));
+  EXPECT_EQ(l.status(json::object()).at(0).state, lock_state::held);
+  EXPECT_THROW(l.lock(json::object()), error);
+}
+
+TEST_F(lockable_test, symlinked_lock_file_is_not_followed) {
+  fs::create_directories(folder_);
+  const auto target = dir_ / "target";
+  std::ofstream(target) << "precious\n";
+  fs::create_symlink(target, folder_ / "b0.pid");
+  auto l = make(boards(1));
+  try {
+    l.lock(json::object());
+    FAIL() << "a symlink must not be locked";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::timeout);
+    EXPECT_NE(std::string(e.what()).find("is a symbolic link; remove it"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(read(target), "precious\n");
+  EXPECT_TRUE(fs::is_symlink(folder_ / "b0.pid"));
+}
+
+TEST_F(lockable_test, directory_as_lock_file_makes_resource_unusable_not_fatal) {
+  fs::create_directories(folder_ / "b0.pid");
+  auto l = make(boards(2));
+  EXPECT_EQ(l.lock(json::object()).resource_id(), "b1");
+}
+
+TEST_F(lockable_test, lock_folder_that_is_a_file_is_a_clear_error) {
+  std::ofstream(folder_) << "x";
+  auto l = make(boards(1));
+  try {
+    l.lock(json::object());
+    FAIL();
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::lock_store);
+    EXPECT_EQ(std::string(e.what()), "lock folder '" + folder_.string() +
+                                         "': cannot use: Not a directory (choose a writable "
+                                         "folder with --lock-folder)");
+  }
+}
+
+TEST_F(lockable_test, missing_parents_of_lock_folder_are_created) {
+  folder_ = dir_ / "a" / "b c" / "locks";
+  auto l = make(boards(1));
+  auto a = l.lock(json::object());
+  EXPECT_TRUE(fs::exists(folder_ / "b0.pid"));
+}
+
+TEST_F(lockable_test, lock_many_takes_distinct_resources) {
+  auto l = make(json::parse(R"([{"id": "a", "hostname": "h", "online": true, "k": 1},
+                                {"id": "b", "hostname": "h", "online": true, "k": 1},
+                                {"id": "c", "hostname": "h", "online": true, "k": 2}])"));
+  auto all = l.lock_many({{{"k", 1}}, {{"k", 1}}, {{"k", 2}}});
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[2].resource_id(), "c");
+  EXPECT_NE(all[0].resource_id(), all[1].resource_id());
+  EXPECT_NE(all[0].alloc_id(), all[1].alloc_id());
+}
+
+TEST_F(lockable_test, lock_many_needs_an_assignment_not_a_greedy_pick) {
+  // Greedy could give "a" to the first requirement and leave nothing for the second.
+  auto l = make(json::parse(R"([{"id": "a", "hostname": "h", "online": true, "x": 1, "y": 1},
+                                {"id": "b", "hostname": "h", "online": true, "x": 1}])"));
+  for (int i = 0; i < 20; ++i) {
+    auto all = l.lock_many({{{"x", 1}}, {{"y", 1}}});
+    EXPECT_EQ(all[0].resource_id(), "b");
+    EXPECT_EQ(all[1].resource_id(), "a");
+  }
+}
+
+TEST_F(lockable_test, lock_many_impossible_is_no_match) {
+  auto l = make(boards(1));
+  try {
+    l.lock_many({json::object(), json::object()}, seconds(5));
+    FAIL();
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::no_match);
+  }
+}
+
+TEST_F(lockable_test, lock_many_holds_nothing_when_it_fails) {
+  auto l = make(boards(2));
+  auto held = l.lock("{}");
+  EXPECT_THROW(l.lock_many({json::object(), json::object()}), error);
+  const auto other = held.resource_id() == "b0" ? "b1" : "b0";
+  EXPECT_FALSE(fs::exists(folder_ / (std::string(other) + ".pid")));
+}
+
+TEST_F(lockable_test, statistics_count_allocations_and_failures) {
+  auto l = make(boards(1));
+  { auto a = l.lock(json::object()); }
+  auto b = l.lock(json::object());
+  EXPECT_THROW(l.lock(json::object()), error);
+  const auto s = l.stats();
+  EXPECT_EQ(s.allocations, 2u);
+  EXPECT_EQ(s.failures, 1u);
+}
+
+TEST_F(lockable_test, allocation_reports_times_as_json) {
+  auto l = make(boards(1));
+  auto a = l.lock(json::object());
+  a.unlock();
+  const json j = a.to_json();
+  EXPECT_EQ(j["resource_id"], "b0");
+  EXPECT_TRUE(j["release_time"].is_string());
+  EXPECT_GE(j["allocation_duration"].get<double>(), 0.0);
+}
+
+}  // namespace
+}  // namespace gtest_lockable
