@@ -46,9 +46,24 @@ class fd_guard {
   int fd_;
 };
 
+// A zombie (killed, not yet reaped by its parent) holds no descriptors and so no lock: dead.
+bool is_zombie(long pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  fd_guard fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return false;
+  char buffer[512];
+  const ssize_t n = ::read(fd.get(), buffer, sizeof buffer - 1);
+  if (n <= 0) return false;
+  buffer[n] = '\0';
+  // "pid (comm) S ...": the state follows the last ')' (comm may contain parentheses).
+  const char* close = std::strrchr(buffer, ')');
+  return close != nullptr && close[1] == ' ' && close[2] == 'Z';
+}
+
 bool pid_alive(long pid) {
   if (pid <= 0 || pid > INT32_MAX) return false;
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+  const bool exists = ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+  return exists && !is_zombie(pid);
 }
 
 // What a lock file says about its holder. `pid` is 0 when the file is empty, -1 when its first
