@@ -184,7 +184,7 @@ inventory make_inventory(json entries, std::string origin) {
 json detail::parse_inventory_json(const std::string& text, const std::string& origin) {
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for 1e999
     // nlohmann says "[json.exception.parse_error.101] parse error at line 3, column 5: ...".
     std::string what = e.what();
     const auto pos = what.find("] ");

@@ -60,6 +60,12 @@ TEST(inventory_test, parse_error_names_file_line_and_column) {
             "parsing value - unexpected '}'; expected '[', '{', or a literal");
 }
 
+// Found by fuzzing: a number too large for a double escaped as a non-parse_error exception.
+TEST(inventory_test, number_overflow_is_an_error_not_a_crash) {
+  EXPECT_EQ(error_of(R"([{"id": "a", "ram": 1E400}])"),
+            "invalid inventory 'inv.json': number overflow parsing '1E400'");
+}
+
 TEST(inventory_test, not_an_array) {
   EXPECT_EQ(error_of(R"({"id": 1})"),
             "invalid inventory 'inv.json': must be a JSON array of resources, got object");
