@@ -102,12 +102,15 @@ class folder_lock final : public lock_handle {
 
   // Unlink before close: a waiter that opens the path after the unlink gets a new file, and one
   // that opened the old file sees (after its flock) that the path no longer names it.
+  // In a sticky folder another user's file cannot be unlinked: empty it instead, so that it reads
+  // as free rather than as held by our (live) PID.
   void release() noexcept override {
     if (fd_ < 0) return;
     struct stat held {}, named {};
     if (::fstat(fd_, &held) == 0 && ::lstat(path_.c_str(), &named) == 0 &&
-        held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
-      ::unlink(path_.c_str());
+        held.st_dev == named.st_dev && held.st_ino == named.st_ino &&
+        ::unlink(path_.c_str()) != 0) {
+      (void)!::ftruncate(fd_, 0);
     }
     ::close(fd_);
     fd_ = -1;
@@ -209,6 +212,9 @@ class folder_store final : public lock_store {
       if (::stat(folder_.c_str(), &st) != 0) folder_error("cannot create", errno);
     }
     if (!S_ISDIR(st.st_mode)) folder_error("cannot use", ENOTDIR);
+    // py-lockable's files are 0644. In a folder a group shares, the group must be able to take
+    // over a stale file, so lock files there are group-writable.
+    file_mode_ = (st.st_mode & S_IWGRP) ? 0664 : 0644;
     if (::access(folder_.c_str(), W_OK | X_OK) != 0) folder_error("cannot write", errno);
     folder_ready_ = true;
   }
@@ -301,7 +307,7 @@ class folder_store final : public lock_store {
     const nlohmann::json details = {
         {"host", owner.host}, {"alloc_id", owner.alloc_id}, {"since", detail::utc_now_iso8601()}};
     const std::string text = std::to_string(::getpid()) + "\n" + details.dump() + "\n";
-    if (::fchmod(fd, 0644) != 0 || ::ftruncate(fd, 0) != 0 ||
+    if (::fchmod(fd, file_mode_) != 0 || ::ftruncate(fd, 0) != 0 ||
         ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
       const int err = errno;
       ::unlink(path.c_str());  // the caller's guard closes `fd`
@@ -311,6 +317,7 @@ class folder_store final : public lock_store {
 
   std::string folder_;
   bool folder_ready_ = false;
+  mode_t file_mode_ = 0644;
   int inotify_ = -1;
 };
 

@@ -20,6 +20,7 @@ class lockable_test : public ::testing::Test {
     std::string pattern = (fs::temp_directory_path() / "lockable_test.XXXXXX").string();
     dir_ = ::mkdtemp(pattern.data());
     folder_ = dir_ / "locks";
+    ::umask(022);
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -68,6 +69,16 @@ TEST_F(lockable_test, lock_creates_pid_file_and_unlock_removes_it) {
   EXPECT_TRUE(a.release_time().has_value());
   EXPECT_FALSE(fs::exists(file));
   a.unlock();  // twice is harmless
+}
+
+TEST_F(lockable_test, lock_files_in_a_group_writable_folder_are_group_writable) {
+  fs::create_directories(folder_);
+  fs::permissions(folder_, fs::perms(0775));
+  auto l = make(boards(1));
+  auto a = l.lock(json::object());
+  struct stat st {};
+  ASSERT_EQ(::stat((folder_ / "b0.pid").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0664u);
 }
 
 TEST_F(lockable_test, allocation_releases_at_scope_end) {
