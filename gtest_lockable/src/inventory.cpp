@@ -38,7 +38,8 @@ std::string unsafe_id_reason(const std::string& id) {
 class memory_provider final : public inventory_provider {
  public:
   explicit memory_provider(json entries)
-      : inventory_(std::make_shared<const inventory>(make_inventory(std::move(entries), "<memory>"))) {}
+      : inventory_(
+            std::make_shared<const inventory>(make_inventory(std::move(entries), "<memory>"))) {}
   std::shared_ptr<const inventory> load() override { return inventory_; }
   std::string describe() const override { return "in-memory inventory"; }
 
@@ -189,7 +190,8 @@ json detail::parse_inventory_json(const std::string& text, const std::string& or
     std::string what = e.what();
     const auto pos = what.find("] ");
     if (pos != std::string::npos) what.erase(0, pos + 2);
-    throw error(errc::invalid_inventory, "invalid inventory " + single_quoted(origin) + ": " + what);
+    throw error(errc::invalid_inventory,
+                "invalid inventory " + single_quoted(origin) + ": " + what);
   }
 }
 

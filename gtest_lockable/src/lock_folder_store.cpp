@@ -106,7 +106,8 @@ class folder_lock final : public lock_handle {
   // as free rather than as held by our (live) PID.
   void release() noexcept override {
     if (fd_ < 0) return;
-    struct stat held {}, named {};
+    struct stat held {
+    }, named{};
     if (::fstat(fd_, &held) == 0 && ::lstat(path_.c_str(), &named) == 0 &&
         held.st_dev == named.st_dev && held.st_ino == named.st_ino &&
         ::unlink(path_.c_str()) != 0) {
@@ -207,7 +208,8 @@ class folder_store final : public lock_store {
       for (std::size_t pos = 1; pos <= folder_.size(); ++pos) {
         if (pos != folder_.size() && folder_[pos] != '/') continue;
         const std::string prefix = folder_.substr(0, pos);
-        if (::mkdir(prefix.c_str(), 0777) != 0 && errno != EEXIST) folder_error("cannot create", errno);
+        if (::mkdir(prefix.c_str(), 0777) != 0 && errno != EEXIST)
+          folder_error("cannot create", errno);
       }
       if (::stat(folder_.c_str(), &st) != 0) folder_error("cannot create", errno);
     }
@@ -259,9 +261,9 @@ class folder_store final : public lock_store {
     if (!probe(id, status)) return nullptr;
     const std::string path = path_of(id);
     for (int attempt = 0; attempt < 8; ++attempt) {
-      fd_guard fd(::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC |
-                                           O_NONBLOCK | O_NOCTTY,
-                         0666));
+      fd_guard fd(::open(
+          path.c_str(),
+          O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0666));
       if (fd.get() < 0) {
         if (errno == ENOENT) {  // the folder was removed under us
           folder_ready_ = false;
@@ -281,7 +283,8 @@ class folder_store final : public lock_store {
         return nullptr;
       }
       // The file we locked may have been released and unlinked between our open and our flock.
-      struct stat held {}, named {};
+      struct stat held {
+      }, named{};
       if (::fstat(fd.get(), &held) != 0) folder_error("cannot stat '" + path + "'", errno);
       if (!S_ISREG(held.st_mode)) return unusable(status, path, "is not a regular file"), nullptr;
       if (::lstat(path.c_str(), &named) != 0 || held.st_dev != named.st_dev ||

@@ -50,9 +50,10 @@ class lock_folder_test : public ::testing::Test {
   }
 
   std::unique_ptr<subprocess> tool(std::vector<std::string> args) {
-    std::vector<std::string> argv = {LOCK_TOOL, "--resources", (dir_ / "resources.json").string(),
-                                     "--lock-folder", folder_.string(), "--log", log_.string(),
-                                     "--hostname", "h"};
+    std::vector<std::string> argv = {
+        LOCK_TOOL,       "--resources",    (dir_ / "resources.json").string(),
+        "--lock-folder", folder_.string(), "--log",
+        log_.string(),   "--hostname",     "h"};
     argv.insert(argv.end(), args.begin(), args.end());
     return std::make_unique<subprocess>(argv);
   }
@@ -153,8 +154,7 @@ TEST_F(lock_folder_test, stale_file_of_a_dead_process_is_taken_over) {
 }
 
 TEST_F(lock_folder_test, path_traversal_id_never_creates_a_file_outside_the_folder) {
-  std::ofstream(dir_ / "resources.json")
-      << R"([{"id": "../x", "hostname": "h", "online": true}])";
+  std::ofstream(dir_ / "resources.json") << R"([{"id": "../x", "hostname": "h", "online": true}])";
   auto taker = tool({"--timeout", "0", "--requirements", "hostname=h"});
   EXPECT_EQ(taker->exit_code(), 3);
   EXPECT_FALSE(fs::exists(dir_ / "x.pid"));
@@ -193,7 +193,8 @@ TEST_F(lock_folder_test, our_holder_excludes_py_lockable_and_it_takes_over_after
 TEST_F(lock_folder_test, python_and_cpp_processes_contending_never_overlap) {
   inventory({{"r1", "x"}});
   std::vector<std::unique_ptr<subprocess>> ours;
-  for (int p = 0; p < 3; ++p) ours.push_back(tool({"--holds", "5", "--hold-ms", "5", "--timeout", "60"}));
+  for (int p = 0; p < 3; ++p)
+    ours.push_back(tool({"--holds", "5", "--hold-ms", "5", "--timeout", "60"}));
   // The Python side logs its own holds through our log format from the test's side: it holds
   // until we close its stdin, so the test records [held, release requested] for it.
   std::ofstream log(log_, std::ios::app);

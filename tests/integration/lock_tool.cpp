@@ -56,23 +56,32 @@ int main(int argc, char** argv) {
       const std::string arg = argv[i];
       if (i + 1 >= argc) throw std::runtime_error("missing value for " + arg);
       const std::string value = argv[++i];
-      if (arg == "--resources") opts.resources = value;
-      else if (arg == "--lock-folder") opts.lock_folder = value;
-      else if (arg == "--hostname") opts.hostname = value;
-      else if (arg == "--requirements") requirements.push_back(gtest_lockable::parse_requirements(value));
-      else if (arg == "--timeout") timeout = gtest_lockable::parse_timeout(value, arg).count();
-      else if (arg == "--hold-ms") hold_ms = std::stol(value);
-      else if (arg == "--holds") holds = std::stoi(value);
-      else if (arg == "--log") log = value;
-      else if (arg == "--hold-until-eof") hold_until_eof = value == "1";
+      if (arg == "--resources")
+        opts.resources = value;
+      else if (arg == "--lock-folder")
+        opts.lock_folder = value;
+      else if (arg == "--hostname")
+        opts.hostname = value;
+      else if (arg == "--requirements")
+        requirements.push_back(gtest_lockable::parse_requirements(value));
+      else if (arg == "--timeout")
+        timeout = gtest_lockable::parse_timeout(value, arg).count();
+      else if (arg == "--hold-ms")
+        hold_ms = std::stol(value);
+      else if (arg == "--holds")
+        holds = std::stoi(value);
+      else if (arg == "--log")
+        log = value;
+      else if (arg == "--hold-until-eof")
+        hold_until_eof = value == "1";
       else if (arg == "--say-waiting" && value == "1") {
         opts.wait_notice_after = gtest_lockable::seconds(0);
         opts.on_wait = [](const std::string&) {
           std::printf("waiting\n");
           std::fflush(stdout);
         };
-      }
-      else throw std::runtime_error("unknown option " + arg);
+      } else
+        throw std::runtime_error("unknown option " + arg);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lock_tool: %s\n", e.what());
@@ -96,8 +105,8 @@ int main(int argc, char** argv) {
       }
       const long long releasing = now_ns();
       for (const auto& a : allocations) {
-        append(log, a.resource_id() + " " + std::to_string(held) + " " +
-                        std::to_string(releasing) + " " + std::to_string(::getpid()) + "\n");
+        append(log, a.resource_id() + " " + std::to_string(held) + " " + std::to_string(releasing) +
+                        " " + std::to_string(::getpid()) + "\n");
       }
     }
   } catch (const gtest_lockable::error& e) {

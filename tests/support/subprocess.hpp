@@ -56,7 +56,8 @@ class subprocess {
 
   /// The next line of the child's stdout (without the newline), or nothing when the child
   /// closes its stdout or `timeout` passes.
-  std::optional<std::string> read_line(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+  std::optional<std::string> read_line(
+      std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (true) {
       const auto eol = buffer_.find('\n');

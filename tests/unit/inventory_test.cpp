@@ -77,7 +77,8 @@ TEST(inventory_test, entry_not_an_object) {
 }
 
 TEST(inventory_test, missing_id) {
-  EXPECT_EQ(error_of(R"([{"hostname": "h"}])"), "invalid inventory 'inv.json': entry 0 has no 'id'");
+  EXPECT_EQ(error_of(R"([{"hostname": "h"}])"),
+            "invalid inventory 'inv.json': entry 0 has no 'id'");
 }
 
 TEST(inventory_test, id_of_wrong_type) {

@@ -73,7 +73,8 @@ TEST(requirements_test, number_overflow_is_an_error_not_a_crash) {
 }
 
 TEST(requirements_test, defaults_add_hostname_and_online) {
-  EXPECT_EQ(with_defaults(json::object(), "host1"), json({{"hostname", "host1"}, {"online", true}}));
+  EXPECT_EQ(with_defaults(json::object(), "host1"),
+            json({{"hostname", "host1"}, {"online", true}}));
 }
 
 TEST(requirements_test, given_values_override_defaults) {

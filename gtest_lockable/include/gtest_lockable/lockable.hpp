@@ -127,6 +127,10 @@ class lockable {
     return lock(std::string_view(requirements), timeout);
   }
 
+  /// As above, trying the resource with id `prefer` first (e.g. the one CTest assigned); any
+  /// other matching resource is taken when it is busy.
+  allocation lock(const nlohmann::json& requirements, seconds timeout, const std::string& prefer);
+
   /// Locks one distinct resource for each element of `requirements`, all or nothing: while it
   /// waits it holds none of them. The result is in the order of `requirements`.
   std::vector<allocation> lock_many(const std::vector<nlohmann::json>& requirements,
@@ -155,6 +159,9 @@ class lockable {
   const std::string& hostname() const;
 
  private:
+  std::vector<allocation> lock_all(const std::vector<nlohmann::json>& requirements, seconds timeout,
+                                   const std::string& prefer);
+
   struct impl;
   std::unique_ptr<impl> impl_;
 };
