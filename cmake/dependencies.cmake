@@ -1,4 +1,11 @@
-# Every dependency comes from the system (Debian packages); nothing is downloaded.
+# Every dependency comes from the system (Debian packages); nothing is downloaded. This file is
+# also installed and included by the package config, so consumers find the same dependencies
+# (find_dependency there, find_package here).
 include(CMakeFindDependencyMacro)
-find_package(nlohmann_json 3.10 REQUIRED)
-find_package(Threads REQUIRED)
+if(GTEST_LOCKABLE_FINDING_DEPENDENCIES_FOR_PACKAGE)
+  find_dependency(nlohmann_json 3.10)
+  find_dependency(Threads)
+else()
+  find_package(nlohmann_json 3.10 REQUIRED)
+  find_package(Threads REQUIRED)
+endif()
