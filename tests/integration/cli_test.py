@@ -5,6 +5,7 @@ Usage: cli_test.py --lockable PATH [unittest arguments, e.g. a test class name]
 """
 import json
 import os
+import select
 import shutil
 import signal
 import stat
@@ -337,6 +338,79 @@ class signals_test(lockable_case):
         proc.terminate()
         self.assertEqual(proc.wait(HANG_GUARD), 128 + signal.SIGTERM, proc.stderr.read())
         self.assert_free("b1")
+
+    def test_a_terminal_interrupt_reaches_the_command_once(self):
+        # ^C on a terminal signals the whole foreground process group, lockable and the command
+        # alike: lockable must not send the command a second SIGINT. lockable is stopped while
+        # the command takes the terminal's SIGINT, so that a forwarded copy would come after it
+        # (not merge with it). The command then asks lockable, with SIGTERM, to be ended: a
+        # SIGINT that lockable forwards first has a lower number and is counted before it.
+        command = r"""
+import os, signal, sys
+count = 0
+def on_int(number, frame):
+    global count
+    count += 1
+    if count == 1:
+        os.kill(os.getppid(), signal.SIGTERM)
+        print("interrupted", flush=True)
+def on_term(number, frame):
+    print("interrupts: %d" % count, flush=True)
+    sys.exit(5)
+signal.signal(signal.SIGINT, on_int)
+signal.signal(signal.SIGTERM, on_term)
+print("ready", flush=True)
+while True:
+    signal.pause()
+"""
+        import pty
+
+        pid, terminal = pty.fork()
+        if pid == 0:  # a new session whose controlling terminal is `terminal`
+            try:
+                args = self.args("--", sys.executable, "-c", command)
+                os.execve(args[0], args, clean_environment())
+            finally:
+                os._exit(99)
+        output = b""
+        deadline = time.monotonic() + HANG_GUARD
+
+        def read_until(text):
+            nonlocal output
+            while text not in output and time.monotonic() < deadline:
+                if select.select([terminal], [], [], 1)[0]:
+                    try:
+                        chunk = os.read(terminal, 1024)
+                    except OSError:  # EIO: the terminal's last user is gone
+                        return
+                    if not chunk:
+                        return
+                    output += chunk
+
+        try:
+            read_until(b"ready")
+            self.assertIn(b"ready", output)
+            os.kill(pid, signal.SIGSTOP)
+            while not self.stopped(pid) and time.monotonic() < deadline:
+                time.sleep(0.01)  # polls for a state change, bounded by the deadline
+            os.write(terminal, b"\x03")  # ^C
+            read_until(b"interrupted")
+            os.kill(pid, signal.SIGCONT)
+            read_until(b"will not come")
+        finally:
+            os.close(terminal)
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done == 0:  # still running after the deadline: a failure, but not a hang
+                os.kill(pid, signal.SIGKILL)
+                _, status = os.waitpid(pid, 0)
+        self.assertIn(b"interrupts: 1\r\n", output)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 5, output)
+        self.assert_free("b1")
+
+    @staticmethod
+    def stopped(pid):
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "T"
 
     def test_resource_stays_locked_while_the_command_runs_after_lockable_is_killed(self):
         holder = self.hold("b1")
