@@ -28,13 +28,13 @@ void say(const std::string& line) { std::cerr << "lockable: " << line << std::en
 
 int run_mode(const cli_options& opts) {
   signal_pipe signals;
+  const auto requirements = parse_requirements_option(opts);
   // Look for the command before locking, so that a typo fails at once instead of after a wait.
   const auto candidates = command_candidates(opts.command.front(), std::getenv("PATH"));
   if (const auto missing = check_command(opts.command.front(), candidates)) {
     say(missing->error);
     return missing->exit_status;
   }
-  const auto requirements = parse_requirements_option(opts);
 
   options lock_opts;
   lock_opts.hostname = opts.hostname.value;
