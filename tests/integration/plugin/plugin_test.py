@@ -7,6 +7,7 @@ own main calls gtest_lockable::init) and PROBE_UNLOCKED (links the plugin but us
 Run one group with `plugin_test.py <group>_test`, as CTest does.
 """
 import fcntl
+import json
 import os
 import re
 import shutil
@@ -32,8 +33,6 @@ FIXTURE = "board_test.fixture_sees_resource"
 
 
 def write_json(path, value):
-    import json
-
     with open(path, "w", encoding="utf-8") as out:
         json.dump(value, out)
     return path
@@ -135,7 +134,8 @@ class flags_test(plugin_case):
             "LOCKABLE_REQUIREMENTS": "type=b",
             "LOCKABLE_ON_UNAVAILABLE": "skip",
         }
-        self.assert_ran(self.run_program([f"--gtest_filter={PLAIN}"], env=env, cwd=elsewhere), PLAIN)
+        result = self.run_program([f"--gtest_filter={PLAIN}"], env=env, cwd=elsewhere)
+        self.assert_ran(result, PLAIN)
         self.assertIn("plain saw r2", self.output)
         self.assertTrue(os.path.isdir(self.locks), "the lock folder must be the variable's")
         with held_resource(self.locks, "r2"):
@@ -162,8 +162,8 @@ class flags_test(plugin_case):
         cases = [
             (["--lockable_timeout=abc"], {}, "invalid timeout 'abc' from --lockable_timeout"),
             ([], {"LOCKABLE_TIMEOUT": "-1"}, "invalid timeout '-1' from LOCKABLE_TIMEOUT"),
-            (["--lockable_on_unavailable=maybe"], {}, "invalid value 'maybe' from "
-                                                      "--lockable_on_unavailable: give fail or skip"),
+            (["--lockable_on_unavailable=maybe"], {},
+             "invalid value 'maybe' from --lockable_on_unavailable: give fail or skip"),
             (["--lockable_requirements=type"], {}, "--lockable_requirements"),
             (["--lockable_nonsense=1"], {}, "unknown flag '--lockable_nonsense'"),
             (["--lockable_resources="], {}, "--lockable_resources is empty"),
@@ -182,7 +182,8 @@ class flags_test(plugin_case):
         self.assertIn("flag '--lockable_timeout' needs a value", self.output)
 
     def test_flags_are_removed_from_argv(self):
-        args = ["--lockable_requirements", "type=b", "mine", *self.flags()[:-1], "--", "--lockable_x"]
+        args = ["--lockable_requirements", "type=b", "mine", *self.flags()[:-1],
+                "--", "--lockable_x"]
         result = self.run_program(args, program=PROBE_INIT)
         self.assert_ran(result, "init_test.sees_resource")
         self.assertIn("argv: mine -- --lockable_x\n", self.output)
@@ -214,7 +215,8 @@ class accessors_test(plugin_case):
         print(re.findall(r"\[ LOCKABLE \].*", self.output))
 
     def test_init_entry_point_locks_too(self):
-        self.assert_ran(self.run_program(self.flags(), program=PROBE_INIT), "init_test.sees_resource")
+        result = self.run_program(self.flags(), program=PROBE_INIT)
+        self.assert_ran(result, "init_test.sees_resource")
         self.assertIn("init saw r1", self.output)
 
     def test_test_takes_an_extra_resource_for_its_scope(self):
@@ -227,7 +229,8 @@ class accessors_test(plugin_case):
     def test_program_that_does_not_ask_is_unchanged(self):
         # No inventory and no lock folder exist; our flags are plain leftover arguments to it.
         result = self.run_program(["--gtest_filter=unlocked_test.*", "--lockable_timeout=abc"],
-                                  program=PROBE_UNLOCKED, env={"LOCKABLE_RESOURCES": "/nonexistent.json"})
+                                  program=PROBE_UNLOCKED,
+                                  env={"LOCKABLE_RESOURCES": "/nonexistent.json"})
         self.assert_ran(result, "unlocked_test.runs_without_resource")
         self.assertNotIn("LOCKABLE", self.output)
 
@@ -319,6 +322,12 @@ class outcomes_test(plugin_case):
         os.unlink(self.inventory)
         result = self.run_program(self.flags(on_unavailable="skip") + self.SELECTED)
         self.assert_failed(result, "(give the inventory file with --lockable_resources)")
+
+    def test_unusable_lock_folder_fails_whatever_the_policy(self):
+        with open(self.locks, "w", encoding="utf-8"):
+            pass  # a file where the folder should be
+        result = self.run_program(self.flags(on_unavailable="skip") + self.SELECTED)
+        self.assert_failed(result, "(choose a writable folder with --lockable_lock_folder)")
 
     def test_invalid_requirements_fail_whatever_the_policy(self):
         result = self.run_program(self.flags("=x", on_unavailable="skip") + self.SELECTED)
@@ -434,7 +443,8 @@ int main(int argc, char** argv) { (void)argc; execv(PROBE, argv); return 127; }
         os.mkdir(source)
         with open(os.path.join(source, "wrapper.c"), "w", encoding="utf-8") as out:
             out.write(self.WRAPPER)
-        case_list = " ".join('"' + "|".join([name, *args]) + '"' for name, (args, _) in cases.items())
+        case_list = " ".join('"' + "|".join([name, *args]) + '"'
+                             for name, (args, _) in cases.items())
         with open(os.path.join(source, "CMakeLists.txt"), "w", encoding="utf-8") as out:
             out.write(self.PROJECT.format(probe=PROBE_MAIN, locks=self.locks, cases=case_list,
                                           filter=f"{PLAIN}:{FIXTURE}"))
