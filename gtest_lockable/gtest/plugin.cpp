@@ -50,13 +50,13 @@ void init(int* argc, char** argv) {
   detail::register_plugin();
 }
 
-bool has_resource() noexcept { return !detail::state().resource_id.empty(); }
+bool has_resource() { return !detail::state().resource_id.empty(); }
 
-const nlohmann::json& resource_info() noexcept { return detail::state().resource_info; }
+const nlohmann::json& resource_info() { return detail::state().resource_info; }
 
-const std::string& resource_id() noexcept { return detail::state().resource_id; }
+const std::string& resource_id() { return detail::state().resource_id; }
 
-const allocation* current_allocation() noexcept { return detail::state().held.get(); }
+const allocation* current_allocation() { return detail::state().held.get(); }
 
 lockable& program_lockable() { return detail::state().get_lockable(); }
 
@@ -69,7 +69,7 @@ resource_test::resource_test() {
                     ::testing::TestPartResult::kFatalFailure);
 }
 
-const gtest_lockable::allocation& resource_test::allocation() noexcept {
+const gtest_lockable::allocation& resource_test::allocation() {
   static const gtest_lockable::allocation none;
   const gtest_lockable::allocation* held = current_allocation();
   return held != nullptr ? *held : none;

@@ -26,17 +26,17 @@ void init(int* argc, char** argv);
 
 /// Whether this process's tests have a resource: one it holds, or (in a death-test child) the one
 /// its parent holds.
-bool has_resource() noexcept;
+bool has_resource();
 
 /// The held resource's inventory entry; JSON null when there is none.
-const nlohmann::json& resource_info() noexcept;
+const nlohmann::json& resource_info();
 
 /// The held resource's id; empty when there is none.
-const std::string& resource_id() noexcept;
+const std::string& resource_id();
 
 /// The allocation this process holds, or nullptr (no resource, or a death-test child, whose
 /// parent holds the lock).
-const allocation* current_allocation() noexcept;
+const allocation* current_allocation();
 
 /// The lockable this program locks with, configured by the flags given to `init` (else by the
 /// environment variables and defaults). A test can lock more resources with it for its own scope:
@@ -57,11 +57,11 @@ class resource_test : public ::testing::Test {
   resource_test();
 
   /// The held resource's inventory entry.
-  static const nlohmann::json& resource_info() noexcept { return gtest_lockable::resource_info(); }
+  static const nlohmann::json& resource_info() { return gtest_lockable::resource_info(); }
   /// The held resource's id.
-  static const std::string& resource_id() noexcept { return gtest_lockable::resource_id(); }
+  static const std::string& resource_id() { return gtest_lockable::resource_id(); }
   /// The allocation held for this program (an empty one in a death-test child).
-  static const gtest_lockable::allocation& allocation() noexcept;
+  static const gtest_lockable::allocation& allocation();
   /// The program's lockable, to lock more resources within a test.
   static gtest_lockable::lockable& lockable() { return program_lockable(); }
 };
