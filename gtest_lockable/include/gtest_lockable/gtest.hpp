@@ -54,6 +54,7 @@ lockable& program_lockable();
 /// (it links neither `gtest_lockable::main` nor calls `init`).
 class resource_test : public ::testing::Test {
  protected:
+  /// Fails the test at once, before its SetUp, when the program holds no resource.
   resource_test();
 
   /// The held resource's inventory entry.
