@@ -306,6 +306,12 @@ std::unique_ptr<inventory_provider> http_inventory(const std::string& uri, http_
   if (!(opts.backoff_base.count() >= 0) || !(opts.backoff_max.count() >= 0)) {
     invalid("a backoff is negative");
   }
+  // A line break in the token would let it add headers to the request. The token is secret:
+  // the message does not show it.
+  if (std::any_of(opts.token.begin(), opts.token.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    invalid("the token (" + std::string(env::http_token) + ") contains a control character");
+  }
   if (!opts.ca_file.empty() && ::access(opts.ca_file.c_str(), R_OK) != 0) {
     throw error(errc::invalid_argument, "cannot read the CA file '" + opts.ca_file + "' (" +
                                             env::ca_file + "): " + std::strerror(errno));

@@ -16,6 +16,7 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing_support::http_test_server;
 namespace fs = std::filesystem;
 
@@ -101,6 +102,18 @@ TEST(http_options_test, invalid_options_are_refused) {
   opts = http_options{};
   opts.retries = -1;
   EXPECT_THROW(http_inventory("http://127.0.0.1:1/r.json", opts), error);
+}
+
+TEST(http_options_test, a_token_with_a_line_break_is_refused_without_showing_it) {
+  http_options opts;
+  opts.token = "s3cret\r\nX-Injected: 1";
+  try {
+    http_inventory("http://127.0.0.1:1/r.json", opts);
+    ADD_FAILURE() << "the token was accepted";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::invalid_argument);
+    EXPECT_THAT(e.what(), AllOf(HasSubstr("LOCKABLE_HTTP_TOKEN"), Not(HasSubstr("s3cret"))));
+  }
 }
 
 // The C++ API path: `options.resources` is a URI, as --resources will be for the CLI.
