@@ -12,4 +12,11 @@ else()
   # The GoogleTest plugin (gtest_lockable::gtest_lockable, gtest_lockable::main); the core does not
   # use it.
   find_package(GTest 1.12 REQUIRED)
+  # cpp-httplib ships no CMake config; pkg-config carries -DCPPHTTPLIB_OPENSSL_SUPPORT and friends,
+  # which must match how libcpp-httplib.so was built (else Request/Response layouts differ).
+  # Only the HTTP module links it (see gtest_lockable/src/http_transport.hpp), which the core
+  # loads at run time: consumers of the package do not need it.
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+  find_package(OpenSSL 1.1.1 REQUIRED)
 endif()
