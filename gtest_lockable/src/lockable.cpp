@@ -129,10 +129,12 @@ lockable::lockable(lockable&&) noexcept = default;
 lockable& lockable::operator=(lockable&&) noexcept = default;
 
 json lockable::effective_requirements(const json& requirements) const {
+  query::check_depth(requirements);  // before the copy: copying JSON recurses once per level
   return with_defaults(requirements, impl_->hostname);
 }
 
 allocation lockable::lock(const json& requirements, seconds timeout) {
+  query::check_depth(requirements);  // before the copy: copying JSON recurses once per level
   auto many = lock_many({requirements}, timeout);
   return std::move(many.front());
 }
