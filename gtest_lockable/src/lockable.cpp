@@ -129,6 +129,7 @@ lockable::lockable(lockable&&) noexcept = default;
 lockable& lockable::operator=(lockable&&) noexcept = default;
 
 json lockable::effective_requirements(const json& requirements) const {
+  query::check_depth(requirements);  // before the copy: copying JSON recurses once per level
   return with_defaults(requirements, impl_->hostname);
 }
 
@@ -137,6 +138,7 @@ allocation lockable::lock(const json& requirements, seconds timeout) {
 }
 
 allocation lockable::lock(const json& requirements, seconds timeout, const std::string& prefer) {
+  query::check_depth(requirements);  // before the copy: copying JSON recurses once per level
   auto many = lock_all({requirements}, timeout, prefer);
   return std::move(many.front());
 }

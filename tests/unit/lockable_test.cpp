@@ -306,5 +306,74 @@ TEST_F(lockable_test, allocation_reports_times_as_json) {
   EXPECT_GE(j["allocation_duration"].get<double>(), 0.0);
 }
 
+TEST_F(lockable_test, select_lists_matches_in_inventory_order_and_locks_nothing) {
+  auto l = make(json::parse(R"([
+      {"id": "a", "hostname": "h", "online": true, "os": "android", "ram": 4},
+      {"id": "b", "hostname": "h", "online": true, "os": "ios", "ram": 8},
+      {"id": "c", "hostname": "h", "online": false, "os": "android", "ram": 16},
+      {"id": "d", "hostname": "x", "online": true, "os": "android", "ram": 16},
+      {"id": "e", "hostname": "h", "online": true, "os": "android", "ram": 12}])"));
+  const auto ids = [](const std::vector<json>& entries) {
+    std::vector<std::string> out;
+    for (const auto& e : entries) out.push_back(e["id"]);
+    return out;
+  };
+  // Defaults apply: c is offline and d on another host.
+  EXPECT_EQ(ids(l.select(R"({"ram": {"$gte": 8}})"_json)), (std::vector<std::string>{"b", "e"}));
+  EXPECT_EQ(ids(l.select(R"({"$or": [{"os": "ios"}, {"ram": {"$lt": 8}}]})"_json)),
+            (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(ids(l.select(R"({"online": null, "hostname": {"$regex": "^[hx]$"}, "ram": 16})"_json)),
+            (std::vector<std::string>{"c", "d"}));
+  EXPECT_TRUE(l.select(R"({"os": "linux"})"_json).empty());
+  EXPECT_EQ(l.select(json::object()).front(), json::parse(R"({"id": "a", "hostname": "h",
+      "online": true, "os": "android", "ram": 4})"));
+  EXPECT_FALSE(fs::exists(folder_) && !fs::is_empty(folder_)) << "select must not lock";
+  auto held = l.lock(R"({"ram": {"$gte": 8}})", seconds(0));
+  EXPECT_EQ(l.select(R"({"ram": {"$gte": 8}})"_json).size(), 2u) << "held entries still listed";
+}
+
+TEST_F(lockable_test, bad_query_operators_fail_before_anything_is_locked) {
+  auto l = make(boards(2));
+  try {
+    l.lock(R"({"id": {"$in": "b0"}})", seconds(5));
+    FAIL() << "no error";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::invalid_requirements);
+    EXPECT_STREQ(e.what(), "invalid requirements: $in at 'id': needs an array, got a string");
+  }
+  EXPECT_THROW(l.select(R"({"name": {"$regex": "("}})"_json), error);
+  // The second query is bad: the first resource is not taken either.
+  EXPECT_THROW(l.lock_many({json::object(), R"({"id": {"$size": "x"}})"_json}), error);
+  EXPECT_FALSE(fs::exists(folder_)) << "nothing may be locked or created for bad requirements";
+}
+
+TEST_F(lockable_test, requirements_nested_10000_levels_are_refused_not_crashed) {
+  // Copying or printing JSON this deep recurses once per level (and overflows the stack under
+  // ASan at a few thousand levels), so the depth is checked before any copy.
+  std::string text;
+  for (int i = 0; i < 10000; ++i) text += R"({"$not": )";
+  text += "{}";
+  text.append(10000, '}');
+  auto l = make(boards(1));
+  const char* const too_deep =
+      "invalid requirements: nested more than 100 levels deep (objects and arrays inside each "
+      "other)";
+  try {
+    l.lock(std::string_view(text));
+    FAIL() << "no error";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::invalid_requirements);
+    EXPECT_STREQ(e.what(), too_deep);
+  }
+  const json deep = json::parse(text);
+  try {
+    l.select(deep);
+    FAIL() << "no error";
+  } catch (const error& e) {
+    EXPECT_STREQ(e.what(), too_deep);
+  }
+  EXPECT_THROW(l.lock(deep), error);
+}
+
 }  // namespace
 }  // namespace gtest_lockable
