@@ -97,18 +97,20 @@ holder_info read_holder(int fd) {
 
 class folder_lock final : public lock_handle {
  public:
-  folder_lock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  folder_lock(int fd, std::string path) : fd_(fd), path_(std::move(path)), owner_(::getpid()) {}
   ~folder_lock() override { release(); }
 
   // Unlink before close: a waiter that opens the path after the unlink gets a new file, and one
   // that opened the old file sees (after its flock) that the path no longer names it.
   // In a sticky folder another user's file cannot be unlinked: empty it instead, so that it reads
-  // as free rather than as held by our (live) PID.
+  // as free rather than as held by our (live) PID. A forked child (a fast-style death test, a
+  // fork without exec) shares the open file: only the process that took the lock removes the
+  // file, the others just close their copy.
   void release() noexcept override {
     if (fd_ < 0) return;
     struct stat held {
     }, named{};
-    if (::fstat(fd_, &held) == 0 && ::lstat(path_.c_str(), &named) == 0 &&
+    if (::getpid() == owner_ && ::fstat(fd_, &held) == 0 && ::lstat(path_.c_str(), &named) == 0 &&
         held.st_dev == named.st_dev && held.st_ino == named.st_ino &&
         ::unlink(path_.c_str()) != 0) {
       (void)!::ftruncate(fd_, 0);
@@ -122,6 +124,7 @@ class folder_lock final : public lock_handle {
  private:
   int fd_;
   std::string path_;
+  pid_t owner_;
 };
 
 class folder_store final : public lock_store {

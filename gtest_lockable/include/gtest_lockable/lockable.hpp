@@ -122,6 +122,10 @@ class lockable {
   allocation lock(const nlohmann::json& requirements, seconds timeout = seconds(0));
   /// As above, with requirements as text (JSON or `key=value&...`).
   allocation lock(std::string_view requirements, seconds timeout = seconds(0));
+  /// As above; a `std::string` is requirements text, not a JSON string.
+  allocation lock(const std::string& requirements, seconds timeout = seconds(0)) {
+    return lock(std::string_view(requirements), timeout);
+  }
   /// As above; a string literal is requirements text, not a JSON string.
   allocation lock(const char* requirements, seconds timeout = seconds(0)) {
     return lock(std::string_view(requirements), timeout);
