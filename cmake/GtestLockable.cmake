@@ -86,7 +86,9 @@ block(SCOPE_FOR VARIABLES)
       "Lock folder for tests registered by gtest_lockable_discover_tests")
 endblock()
 
-set(_GTEST_LOCKABLE_MODULE_DIR "${CMAKE_CURRENT_LIST_DIR}")
+# Functions are global but variables are not: the deferred spec rule finds its helper scripts
+# through this property, also when the module was included in a subdirectory.
+set_property(GLOBAL PROPERTY _GTEST_LOCKABLE_MODULE_DIR "${CMAKE_CURRENT_LIST_DIR}")
 
 function(gtest_lockable_discover_tests target)
   cmake_parse_arguments(PARSE_ARGV 1 arg ""
@@ -192,6 +194,7 @@ endfunction()
 # Runs in the top-level directory's scope: CTest reads CTEST_RESOURCE_SPEC_FILE from there.
 macro(_gtest_lockable_write_spec_rule)
   get_property(_gl_pools GLOBAL PROPERTY _GTEST_LOCKABLE_POOLS)
+  get_property(_gl_module_dir GLOBAL PROPERTY _GTEST_LOCKABLE_MODULE_DIR)
   set(_gl_spec "${CMAKE_BINARY_DIR}/gtest_lockable_resource_spec.json")
   set(_gl_commands)
   set(_gl_depends)
@@ -207,17 +210,17 @@ macro(_gtest_lockable_write_spec_rule)
       COMMAND "${CMAKE_COMMAND}" -DLOCKABLE=$<TARGET_FILE:gtest_lockable::lockable>
               "-DRESOURCES=${_gl_resources}" "-DREQUIREMENTS=${_gl_requirements}"
               "-DHOSTNAME=${_gl_hostname}" "-DOUTPUT=${_gl_list}"
-              -P "${_GTEST_LOCKABLE_MODULE_DIR}/GtestLockableList.cmake")
+              -P "${_gl_module_dir}/GtestLockableList.cmake")
     list(APPEND _gl_depends "${_gl_resources}")
     list(APPEND _gl_lists "${_gl_pool}" "${_gl_list}")
   endforeach()
   add_custom_command(OUTPUT "${_gl_spec}"
     ${_gl_commands}
     COMMAND "${CMAKE_COMMAND}" "-DPOOLS=${_gl_lists}" "-DOUTPUT=${_gl_spec}"
-            -P "${_GTEST_LOCKABLE_MODULE_DIR}/GtestLockableSpec.cmake"
+            -P "${_gl_module_dir}/GtestLockableSpec.cmake"
     DEPENDS ${_gl_depends} gtest_lockable::lockable
-            "${_GTEST_LOCKABLE_MODULE_DIR}/GtestLockableList.cmake"
-            "${_GTEST_LOCKABLE_MODULE_DIR}/GtestLockableSpec.cmake"
+            "${_gl_module_dir}/GtestLockableList.cmake"
+            "${_gl_module_dir}/GtestLockableSpec.cmake"
     COMMENT "Generating the CTest resource spec from the gtest_lockable inventory"
     VERBATIM)
   add_custom_target(gtest_lockable_resource_spec ALL DEPENDS "${_gl_spec}")

@@ -2,7 +2,11 @@
 # REQUIREMENTS select (as `lockable --list` prints them), failing the build with lockable's own
 # message when the inventory or the requirements are invalid.
 #   cmake -DLOCKABLE=... -DRESOURCES=... -DREQUIREMENTS=... -DHOSTNAME=... -DOUTPUT=... -P this
-set(args --resources "${RESOURCES}" --requirements "${REQUIREMENTS}")
+# An empty argument would vanish from the command line: leave out what is empty.
+set(args --resources "${RESOURCES}")
+if(NOT REQUIREMENTS STREQUAL "")
+  list(APPEND args --requirements "${REQUIREMENTS}")
+endif()
 if(NOT HOSTNAME STREQUAL "")
   list(APPEND args --hostname "${HOSTNAME}")
 endif()

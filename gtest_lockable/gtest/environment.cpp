@@ -11,6 +11,7 @@
 // the same.
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -69,6 +70,40 @@ std::string plugin_wording(std::string message) {
 // there to take. Anything else is a mistake to fix, so it fails whatever the policy.
 bool unavailable(errc code) { return code == errc::no_match || code == errc::timeout; }
 
+// CTest's id for an inventory id, as cmake/GtestLockableSpec.cmake maps it for the resource spec:
+// lower case, every character outside [a-z0-9_] replaced by `_`.
+std::string ctest_resource_id(const std::string& id) {
+  std::string out;
+  for (const char c : id) {
+    const char lower = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const bool plain = (lower >= 'a' && lower <= 'z') || (lower >= '0' && lower <= '9') || c == '_';
+    out += plain ? lower : '_';
+  }
+  return out;
+}
+
+// The inventory id of the resource CTest assigned to this test (RESOURCE_GROUPS <pool>:1 sets
+// CTEST_RESOURCE_GROUP_0=<pool> and CTEST_RESOURCE_GROUP_0_<POOL>=id:<ctest id>,slots:1), or
+// empty. Only a preference: the lock store still decides, as another ctest, an IDE run or a
+// py-lockable job may hold it.
+std::string ctest_assigned_resource(lockable& l, const json& requirements) {
+  const char* count = std::getenv("CTEST_RESOURCE_GROUP_COUNT");
+  const char* pool = std::getenv("CTEST_RESOURCE_GROUP_0");
+  if (count == nullptr || pool == nullptr || std::string(count) == "0") return {};
+  std::string variable = std::string("CTEST_RESOURCE_GROUP_0_") + pool;
+  for (auto& c : variable) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  const char* assigned = std::getenv(variable.c_str());
+  if (assigned == nullptr) return {};
+  const std::string text = assigned;  // "id:board_a,slots:1"
+  if (text.rfind("id:", 0) != 0) return {};
+  const std::string wanted = text.substr(3, text.find(',') - 3);
+  for (const auto& resource : l.select(requirements)) {
+    const std::string id = resource_id_text(resource);
+    if (ctest_resource_id(id) == wanted) return id;
+  }
+  return {};
+}
+
 class lock_environment final : public ::testing::Environment {
  public:
   void SetUp() override {
@@ -81,8 +116,10 @@ class lock_environment final : public ::testing::Environment {
     }
     try {
       if (!s.settings.error.empty()) throw error(errc::invalid_argument, s.settings.error);
+      lockable& l = s.get_lockable();
+      const std::string prefer = ctest_assigned_resource(l, s.settings.requirements);
       auto held = std::make_unique<allocation>(
-          s.get_lockable().lock(s.settings.requirements, s.settings.timeout));
+          l.lock(s.settings.requirements, s.settings.timeout, prefer));
       s.resource_info = held->resource_info();
       s.resource_id = held->resource_id();
       s.holder_pid = ::getpid();
