@@ -75,7 +75,6 @@ Available right after ``find_package(gtest_lockable)`` or ``add_subdirectory(gte
 
 #]=======================================================================]
 include_guard(GLOBAL)
-include(GoogleTest)
 
 block(SCOPE_FOR VARIABLES)
   set(_folder "$ENV{TMPDIR}")
@@ -91,6 +90,9 @@ endblock()
 set_property(GLOBAL PROPERTY _GTEST_LOCKABLE_MODULE_DIR "${CMAKE_CURRENT_LIST_DIR}")
 
 function(gtest_lockable_discover_tests target)
+  # GoogleTest.cmake keeps the path of its discovery script in a variable of the scope that
+  # included it: include it here, so that this works from any directory of any project.
+  include(GoogleTest)
   cmake_parse_arguments(PARSE_ARGV 1 arg ""
     "REQUIREMENTS;RESOURCES;LOCK_FOLDER;LOCK_SERVER;TIMEOUT;HOSTNAME;ON_UNAVAILABLE;POOL;TEST_LIST"
     "PROPERTIES;EXTRA_ARGS")
