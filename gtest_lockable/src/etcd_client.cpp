@@ -1,0 +1,380 @@
+#include "src/etcd_client.hpp"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "gtest_lockable/error.hpp"
+
+namespace gtest_lockable::detail {
+namespace {
+
+using nlohmann::json;
+using seconds = etcd_client::seconds;
+using steady = etcd_client::steady;
+
+constexpr std::string_view scheme = "etcd://";
+constexpr const char* uri_form = "etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX]";
+// The longest one connection attempt may take before the next endpoint gets its turn.
+constexpr seconds max_connect_time{1.0};
+// The shortest timeout worth giving an attempt, even when the budget is nearly spent.
+constexpr seconds min_attempt_time{0.05};
+// Pause between rounds over endpoints that all failed, so that a down cluster is not hammered.
+constexpr std::chrono::milliseconds round_pause{100};
+
+[[noreturn]] void bad_uri(const std::string& uri, const std::string& why) {
+  throw error(errc::invalid_argument,
+              "invalid lock server URI '" + uri + "': " + why + " (expected " + uri_form + ")");
+}
+
+bool is_host_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+}
+
+bool is_prefix_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+}
+
+etcd_endpoint parse_endpoint(const std::string& uri, const std::string& part) {
+  if (part.empty()) bad_uri(uri, "an endpoint in the list is empty");
+  etcd_endpoint ep;
+  std::string port_text;
+  if (part.front() == '[') {  // [IPv6]:port
+    const auto close = part.find(']');
+    if (close == std::string::npos) bad_uri(uri, "'" + part + "' lacks its closing ']'");
+    ep.host = part.substr(1, close - 1);
+    const std::string after = part.substr(close + 1);
+    if (!after.empty() && after.front() != ':') bad_uri(uri, "odd characters after ']'");
+    if (!after.empty()) port_text = after.substr(1);
+    const bool hex = !ep.host.empty() && std::all_of(ep.host.begin(), ep.host.end(), [](char c) {
+      return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+    });
+    if (!hex) bad_uri(uri, "'" + ep.host + "' is not an IPv6 address");
+  } else {
+    if (std::count(part.begin(), part.end(), ':') > 1) {
+      bad_uri(uri, "'" + part + "' has odd characters (an IPv6 address goes in [])");
+    }
+    const auto colon = part.find(':');
+    ep.host = part.substr(0, colon);
+    if (colon != std::string::npos) port_text = part.substr(colon + 1);
+    if (ep.host.empty()) bad_uri(uri, "'" + part + "' has no host");
+    for (char c : ep.host) {
+      if (!is_host_char(c)) {
+        bad_uri(uri, "host '" + ep.host + "' has odd characters (an IPv6 address goes in [])");
+      }
+    }
+  }
+  if (!port_text.empty() || part.back() == ':') {
+    const bool digits = !port_text.empty() && port_text.size() <= 5 &&
+                        std::all_of(port_text.begin(), port_text.end(),
+                                    [](char c) { return c >= '0' && c <= '9'; });
+    ep.port = digits ? std::stoi(port_text) : 0;
+    if (ep.port < 1 || ep.port > 65535) {
+      bad_uri(uri, "port '" + port_text + "' of '" + part + "' is not a number from 1 to 65535");
+    }
+  }
+  return ep;
+}
+
+std::string format_seconds(seconds s) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f s", s.count());
+  return text;
+}
+
+// httplib takes timeouts as seconds and microseconds.
+template <typename set_timeout>
+void apply_timeout(seconds t, set_timeout&& set) {
+  const auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::max(t, min_attempt_time));
+  set(static_cast<time_t>(us.count() / 1000000), static_cast<time_t>(us.count() % 1000000));
+}
+
+// httplib's own names for its errors are single words ("Connection", "Read").
+std::string failure_text(httplib::Error failure) {
+  switch (failure) {
+    case httplib::Error::Connection:
+      return "cannot connect";
+    case httplib::Error::ConnectionTimeout:
+      return "connect timed out";
+    case httplib::Error::Read:
+      return "no answer in time";
+    case httplib::Error::Write:
+      return "cannot send";
+    default:
+      return httplib::to_string(failure);
+  }
+}
+
+}  // namespace
+
+std::string etcd_endpoint::text() const {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::string etcd_uri::text() const {
+  std::string out(scheme);
+  for (std::size_t i = 0; i < endpoints.size(); ++i) out += (i ? "," : "") + endpoints[i].text();
+  return out + prefix;
+}
+
+etcd_uri parse_etcd_uri(const std::string& uri) {
+  if (uri.compare(0, scheme.size(), scheme) != 0) bad_uri(uri, "it must start with etcd://");
+  const std::string rest = uri.substr(scheme.size());
+  const auto slash = rest.find('/');
+  const std::string authority = rest.substr(0, slash);
+  std::string path = slash == std::string::npos ? "" : rest.substr(slash);
+  if (authority.empty()) bad_uri(uri, "it names no endpoint");
+  etcd_uri out;
+  for (std::size_t start = 0;;) {
+    const auto comma = authority.find(',', start);
+    out.endpoints.push_back(parse_endpoint(uri, authority.substr(start, comma - start)));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  if (path.empty()) return out;  // the default prefix
+  // Segments of plain characters: the prefix becomes part of every key and of watch ranges, and
+  // "..", "//" or spaces in it are almost surely typing mistakes.
+  for (std::size_t start = 1; start <= path.size();) {
+    auto end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string segment = path.substr(start, end - start);
+    const bool plain = !segment.empty() && segment != "." && segment != ".." &&
+                       std::all_of(segment.begin(), segment.end(), is_prefix_char);
+    if (!plain) {
+      bad_uri(uri, "prefix '" + path +
+                       "' has odd characters: use letters, digits, '.', '_' and '-' between "
+                       "single slashes");
+    }
+    start = end + 1;
+  }
+  out.prefix = path;
+  return out;
+}
+
+std::string base64_encode(std::string_view data) {
+  static constexpr char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  for (std::size_t i = 0; i < data.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, data.size() - i);
+    uint32_t v = 0;
+    for (std::size_t j = 0; j < 3; ++j) {
+      v = (v << 8) | (j < n ? static_cast<unsigned char>(data[i + j]) : 0U);
+    }
+    for (std::size_t j = 0; j < 4; ++j) {
+      out += j <= n ? alphabet[(v >> (18 - 6 * j)) & 63] : '=';
+    }
+  }
+  return out;
+}
+
+std::string base64_decode(std::string_view text) {
+  std::string out;
+  uint32_t v = 0;
+  int bits = 0;
+  for (char c : text) {
+    int d;
+    if (c >= 'A' && c <= 'Z')
+      d = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      d = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      d = c - '0' + 52;
+    else if (c == '+')
+      d = 62;
+    else if (c == '/')
+      d = 63;
+    else
+      continue;
+    v = (v << 6) | static_cast<uint32_t>(d);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((v >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+int64_t json_int(const json& value) {
+  if (value.is_number_integer()) return value.get<int64_t>();
+  if (!value.is_string()) return 0;
+  const auto& text = value.get_ref<const std::string&>();
+  char* end = nullptr;
+  const long long n = std::strtoll(text.c_str(), &end, 10);
+  return (end != text.c_str() && *end == '\0') ? n : 0;
+}
+
+std::string prefix_range_end(std::string prefix) {
+  while (!prefix.empty()) {
+    auto& last = reinterpret_cast<unsigned char&>(prefix.back());
+    if (last < 0xff) {
+      ++last;
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return std::string(1, '\0');  // etcd's "every key"
+}
+
+std::string etcd_reply::message() const {
+  if (body.is_object()) {
+    const auto m = body.value("message", body.value("error", std::string()));
+    if (!m.empty()) return m;
+  }
+  return "HTTP " + std::to_string(status);
+}
+
+etcd_client::etcd_client(std::vector<etcd_endpoint> endpoints) : endpoints_(std::move(endpoints)) {}
+
+etcd_client::~etcd_client() = default;
+
+std::string etcd_client::endpoints_text() const {
+  std::string out;
+  for (std::size_t i = 0; i < endpoints_.size(); ++i) out += (i ? "," : "") + endpoints_[i].text();
+  return out;
+}
+
+httplib::Client& etcd_client::connect(std::size_t index, seconds connect_timeout,
+                                      seconds read_timeout) {
+  if (!client_) {
+    client_ = std::make_unique<httplib::Client>(endpoints_[index].host, endpoints_[index].port);
+    client_->set_keep_alive(true);  // one connection for the many small calls of a lock
+    // httplib writes headers and body separately; with Nagle's algorithm the body then waits
+    // for the server's delayed ACK (about 40 ms per request).
+    client_->set_tcp_nodelay(true);
+  }
+  apply_timeout(connect_timeout,
+                [&](time_t s, time_t us) { client_->set_connection_timeout(s, us); });
+  apply_timeout(read_timeout, [&](time_t s, time_t us) { client_->set_read_timeout(s, us); });
+  apply_timeout(read_timeout, [&](time_t s, time_t us) { client_->set_write_timeout(s, us); });
+  return *client_;
+}
+
+etcd_reply etcd_client::call(const std::string& path, const json& body, seconds budget) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  const auto start = steady::now();
+  const auto deadline = start + std::chrono::duration_cast<steady::duration>(budget);
+  const std::string payload = body.dump();
+  std::vector<std::string> failures(endpoints_.size());
+  for (std::size_t failed = 0;;) {
+    const seconds remaining = deadline - steady::now();
+    // A member that accepts but does not answer (cut off from its cluster) must leave time for
+    // the others.
+    const seconds attempt = std::min(
+        remaining, std::max(max_connect_time, budget / static_cast<double>(endpoints_.size())));
+    auto& client = connect(current_, std::min(remaining, max_connect_time), attempt);
+    etcd_reply reply{0, nullptr, endpoints_[current_].text()};
+    const auto failure = post(client, path, payload, reply);
+    if (reply.status != 0 && reply.status != 502 && reply.status != 503 && reply.status != 504) {
+      if (failure != httplib::Error::Success) client_.reset();
+      return reply;
+    }
+    failures[current_] = reply.status != 0 ? reply.message() : failure_text(failure);
+    client_.reset();
+    current_ = (current_ + 1) % endpoints_.size();
+    ++failed;
+    const auto now = steady::now();
+    if (now >= deadline) {
+      std::string tried;
+      for (std::size_t i = 0; i < endpoints_.size(); ++i) {
+        if (failures[i].empty()) continue;
+        tried += (tried.empty() ? "" : ", ") + endpoints_[i].text() + " (" + failures[i] + ")";
+      }
+      throw error(errc::lock_store, "cannot reach etcd at " + tried + " for " +
+                                        format_seconds(now - start) + " (" + path +
+                                        "); check that etcd runs there, or fix the lock server");
+    }
+    // A stale keep-alive connection fails once; a second failure in a row of every endpoint
+    // means the cluster is down or electing a leader: pause before the next round.
+    if (failed > endpoints_.size()) {
+      std::this_thread::sleep_for(std::min<steady::duration>(round_pause, deadline - now));
+    }
+  }
+}
+
+httplib::Error etcd_client::post(httplib::Client& client, const std::string& path,
+                                 const std::string& payload, etcd_reply& reply) {
+  httplib::Request request;
+  request.method = "POST";
+  request.path = path;
+  request.body = payload;
+  request.set_header("Content-Type", "application/json");
+  // The body is collected by hand: etcd's gateway ends an error answer with a chunked trailer
+  // (Grpc-Trailer-Content-Type) that httplib 0.11 does not parse, failing the whole request
+  // with a read error after the body arrived intact.
+  int status = 0;
+  std::string body;
+  request.response_handler = [&](const httplib::Response& response) {
+    status = response.status;
+    return true;
+  };
+  request.content_receiver = [&](const char* data, std::size_t size, uint64_t, uint64_t) {
+    body.append(data, size);
+    return true;
+  };
+  const auto result = client.send(request);
+  reply.body = json::parse(body, nullptr, false);
+  if (reply.body.is_discarded()) reply.body = nullptr;
+  // A complete JSON body is an answer, whatever httplib thought of what followed it.
+  const bool answered = result || (status != 0 && !reply.body.is_null());
+  reply.status = answered ? status : 0;
+  return result.error();
+}
+
+json etcd_client::call_ok(const std::string& path, const json& body, seconds budget,
+                          const std::string& what) {
+  const etcd_reply reply = call(path, body, budget);
+  if (reply.status != 200 || !reply.body.is_object()) {
+    throw error(errc::lock_store,
+                "etcd at " + reply.endpoint + " refused to " + what + ": " + reply.message());
+  }
+  return reply.body;
+}
+
+bool etcd_client::watch(const json& create_request, steady::time_point until,
+                        const std::function<bool(const json&)>& on_result) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  const std::string payload = json{{"create_request", create_request}}.dump();
+  for (std::size_t tried = 0; tried < endpoints_.size(); ++tried) {
+    const seconds remaining = until - steady::now();
+    if (remaining <= seconds(0)) return true;
+    // The read timeout bounds the silence between events, so the whole wait ends near `until`.
+    auto& client = connect(current_, std::min(remaining, max_connect_time), remaining);
+    httplib::Request request;
+    request.method = "POST";
+    request.path = "/v3/watch";
+    request.body = payload;
+    request.set_header("Content-Type", "application/json");
+    std::string buffer;
+    bool answered = false;
+    request.content_receiver = [&](const char* data, std::size_t size, uint64_t, uint64_t) {
+      answered = true;
+      buffer.append(data, size);
+      // The gateway streams one JSON object per line.
+      for (auto eol = buffer.find('\n'); eol != std::string::npos; eol = buffer.find('\n')) {
+        const auto message = json::parse(buffer.substr(0, eol), nullptr, false);
+        buffer.erase(0, eol + 1);
+        if (!message.is_object()) continue;
+        if (!message.contains("result")) return false;  // an error object ends the stream
+        if (!on_result(message["result"])) return false;
+      }
+      return steady::now() < until;
+    };
+    const auto result = client.send(request);
+    client_.reset();  // a streaming connection is not reused
+    if (answered || result) return true;
+    current_ = (current_ + 1) % endpoints_.size();
+  }
+  return false;
+}
+
+}  // namespace gtest_lockable::detail

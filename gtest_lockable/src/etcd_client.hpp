@@ -1,0 +1,106 @@
+// A minimal client of etcd's v3 JSON gateway (see DESIGN.md): the few calls the etcd lock store
+// needs, over plain HTTP, failing over between the endpoints of one cluster. No httplib types
+// here, so that only etcd_client.cpp compiles against it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace httplib {
+class Client;
+enum class Error;
+}  // namespace httplib
+
+namespace gtest_lockable::detail {
+
+/// One member of an etcd cluster.
+struct etcd_endpoint {
+  std::string host;  ///< Name or IPv4 address; an IPv6 address without brackets.
+  int port = 2379;   ///< Client port.
+  /// `host:port`, with brackets around an IPv6 address.
+  std::string text() const;
+};
+
+/// A parsed `etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX]`.
+struct etcd_uri {
+  std::vector<etcd_endpoint> endpoints;          ///< In the order given.
+  std::string prefix = "/gtest_lockable/locks";  ///< Without a trailing slash.
+  /// The URI again, normalized (explicit ports, prefix), for messages.
+  std::string text() const;
+};
+
+/// Parses `uri`; throws `error` (`errc::invalid_argument`) naming it and what is wrong.
+etcd_uri parse_etcd_uri(const std::string& uri);
+
+/// Standard base64, as the gateway encodes keys and values.
+std::string base64_encode(std::string_view data);
+/// The inverse of `base64_encode`; ignores characters outside the alphabet.
+std::string base64_decode(std::string_view text);
+/// An int64 from the gateway, which sends them as strings (0 when absent or not a number).
+int64_t json_int(const nlohmann::json& value);
+/// The smallest key after every key that starts with `prefix` (a range end for etcd).
+std::string prefix_range_end(std::string prefix);
+
+/// An HTTP answer from etcd: status 200 with the reply, or an error status with etcd's
+/// `{"error":...,"code":...}` object.
+struct etcd_reply {
+  int status = 0;        ///< HTTP status.
+  nlohmann::json body;   ///< Parsed JSON body (null if the body was not JSON).
+  std::string endpoint;  ///< The endpoint that answered.
+  /// etcd's message for an error status.
+  std::string message() const;
+};
+
+/// Talks to one etcd cluster. Calls are serialized by a mutex, so one client may be shared by
+/// threads; a thread that must not wait behind others (a watch) uses its own client.
+class etcd_client {
+ public:
+  using seconds = std::chrono::duration<double>;
+  using steady = std::chrono::steady_clock;
+
+  explicit etcd_client(std::vector<etcd_endpoint> endpoints);
+  ~etcd_client();
+  etcd_client(const etcd_client&) = delete;
+  etcd_client& operator=(const etcd_client&) = delete;
+
+  /// POSTs `body` to `path` (e.g. `/v3/kv/txn`). An endpoint that cannot be reached or answers
+  /// "unavailable" (HTTP 502/503/504: no leader, timeout) is left for the next one, round after
+  /// round, until `budget` is spent; then throws `error` (`errc::lock_store`) naming every
+  /// endpoint, its last failure and the time tried. Any other answer is returned.
+  etcd_reply call(const std::string& path, const nlohmann::json& body, seconds budget);
+
+  /// `call`, then throws `error` (`errc::lock_store`) unless etcd answered 200. `what` says what
+  /// was being done, for the message.
+  nlohmann::json call_ok(const std::string& path, const nlohmann::json& body, seconds budget,
+                         const std::string& what);
+
+  /// Opens a watch stream (`create_request` as in `/v3/watch`) on the current endpoint, failing
+  /// over to the next on a connection error, and passes each streamed `result` object to
+  /// `on_result` until it returns false, the stream ends, or `until` passes. Returns false when
+  /// no endpoint could be reached.
+  bool watch(const nlohmann::json& create_request, steady::time_point until,
+             const std::function<bool(const nlohmann::json&)>& on_result);
+
+  /// The endpoints as `host:port,host:port`.
+  std::string endpoints_text() const;
+
+ private:
+  // One POST; fills `reply` (status 0: no answer) and returns httplib's error.
+  static httplib::Error post(httplib::Client& client, const std::string& path,
+                             const std::string& payload, etcd_reply& reply);
+  httplib::Client& connect(std::size_t index, seconds connect_timeout, seconds read_timeout);
+
+  std::vector<etcd_endpoint> endpoints_;
+  std::mutex mutex_;
+  std::size_t current_ = 0;                  // the endpoint that answered last
+  std::unique_ptr<httplib::Client> client_;  // connected to endpoints_[current_], or null
+};
+
+}  // namespace gtest_lockable::detail
