@@ -1,9 +1,12 @@
 #include "src/etcd_client.hpp"
 
 #include <httplib.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -93,6 +96,45 @@ void apply_timeout(seconds t, set_timeout&& set) {
       std::chrono::duration_cast<std::chrono::microseconds>(std::max(t, min_attempt_time));
   set(static_cast<time_t>(us.count() / 1000000), static_cast<time_t>(us.count() % 1000000));
 }
+
+// httplib 0.11 as Debian builds it sends without MSG_NOSIGNAL. It checks that a connection is
+// alive before each write, but etcd can close it (killed, restarted) just after that check, and
+// the write then raises SIGPIPE, which would end the whole test process. A write's SIGPIPE goes
+// to the writing thread, so blocking it around our requests and discarding one that we caused
+// leaves the rest of the process's signal handling untouched.
+class sigpipe_guard {
+ public:
+  sigpipe_guard() {
+    sigset_t pending;
+    sigemptyset(&pending);
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, &old_mask_);
+  }
+  ~sigpipe_guard() {
+    sigset_t pending;
+    sigemptyset(&pending);
+    sigpending(&pending);
+    if (!was_pending_ && sigismember(&pending, SIGPIPE) == 1) {
+      sigset_t pipe;
+      sigemptyset(&pipe);
+      sigaddset(&pipe, SIGPIPE);
+      const timespec now{0, 0};
+      while (sigtimedwait(&pipe, nullptr, &now) < 0 && errno == EINTR) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+  }
+  sigpipe_guard(const sigpipe_guard&) = delete;
+  sigpipe_guard& operator=(const sigpipe_guard&) = delete;
+
+ private:
+  bool was_pending_ = false;
+  sigset_t old_mask_{};
+};
 
 // httplib's own names for its errors are single words ("Connection", "Read").
 std::string failure_text(httplib::Error failure) {
@@ -313,6 +355,7 @@ httplib::Error etcd_client::post(httplib::Client& client, const std::string& pat
   // with a read error after the body arrived intact.
   int status = 0;
   std::string body;
+  const sigpipe_guard no_sigpipe;
   request.response_handler = [&](const httplib::Response& response) {
     status = response.status;
     return true;
@@ -369,6 +412,7 @@ bool etcd_client::watch(const json& create_request, steady::time_point until,
       }
       return steady::now() < until;
     };
+    const sigpipe_guard no_sigpipe;
     const auto result = client.send(request);
     client_.reset();  // a streaming connection is not reused
     if (answered || result) return true;

@@ -27,9 +27,10 @@ using nlohmann::json;
 using seconds = std::chrono::duration<double>;
 using steady = std::chrono::steady_clock;
 
-// How long a waiter pauses when no endpoint answers its watch, before it looks again (and the
-// look reports etcd as unreachable once the request budget is spent).
-constexpr seconds unreachable_pause{0.5};
+// The shortest time one wait takes when its watch ends without a release (no endpoint answers,
+// etcd restarts): the caller then looks again, and reports etcd as unreachable once the
+// request budget is spent.
+constexpr seconds min_failed_wait{0.5};
 
 steady::duration to_steady(seconds s) { return std::chrono::duration_cast<steady::duration>(s); }
 
@@ -238,15 +239,18 @@ class etcd_store final : public lock_store {
       if (since_revision_) create["start_revision"] = std::to_string(*since_revision_ + 1);
       since_revision_.reset();
     }
-    const bool reached = watcher_.watch(create, until, [](const json& result) {
-      if (result.value("canceled", false)) return false;  // e.g. compacted: look again
+    bool woken = false;
+    watcher_.watch(create, until, [&](const json& result) {
+      // A cancelled watch (its start revision was compacted away) cannot tell: look again.
+      woken = result.value("canceled", false);
       for (const auto& event : result.value("events", json::array())) {
-        if (event.value("type", "") == "DELETE") return false;
+        woken = woken || event.value("type", "") == "DELETE";
       }
-      return true;
+      return !woken;
     });
-    if (!reached)
-      std::this_thread::sleep_until(std::min(until, now + to_steady(unreachable_pause)));
+    // A stream that ended early (etcd unreachable, restarting, or answering with an error) must
+    // not turn the caller's wait into a busy loop of looks.
+    if (!woken) std::this_thread::sleep_until(std::min(until, now + to_steady(min_failed_wait)));
   }
 
   lock_status status(const std::string& id) override {
