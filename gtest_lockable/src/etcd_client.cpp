@@ -246,6 +246,17 @@ std::string base64_decode(std::string_view text) {
   return out;
 }
 
+const json& json_field(const json& object, const char* key) {
+  static const json null;
+  if (!object.is_object()) return null;
+  const auto it = object.find(key);
+  return it == object.end() ? null : *it;
+}
+
+std::string json_text(const json& value) {
+  return value.is_string() ? value.get<std::string>() : std::string();
+}
+
 int64_t json_int(const json& value) {
   if (value.is_number_integer()) return value.get<int64_t>();
   if (!value.is_string()) return 0;
@@ -268,9 +279,9 @@ std::string prefix_range_end(std::string prefix) {
 }
 
 std::string etcd_reply::message() const {
-  if (body.is_object()) {
-    const auto m = body.value("message", body.value("error", std::string()));
-    if (!m.empty()) return m;
+  for (const char* key : {"message", "error"}) {
+    const auto text = json_text(json_field(body, key));
+    if (!text.empty()) return text;
   }
   return "HTTP " + std::to_string(status);
 }
@@ -407,8 +418,9 @@ bool etcd_client::watch(const json& create_request, steady::time_point until,
         const auto message = json::parse(buffer.substr(0, eol), nullptr, false);
         buffer.erase(0, eol + 1);
         if (!message.is_object()) continue;
-        if (!message.contains("result")) return false;  // an error object ends the stream
-        if (!on_result(message["result"])) return false;
+        const auto& result = json_field(message, "result");
+        if (!result.is_object()) return false;  // an error object ends the stream
+        if (!on_result(result)) return false;
       }
       return steady::now() < until;
     };

@@ -43,6 +43,11 @@ etcd_uri parse_etcd_uri(const std::string& uri);
 std::string base64_encode(std::string_view data);
 /// The inverse of `base64_encode`; ignores characters outside the alphabet.
 std::string base64_decode(std::string_view text);
+/// Field `key` of `object`, or null when `object` is not an object or lacks it: etcd's answers
+/// are read without trusting their shape (iterating a null visits nothing).
+const nlohmann::json& json_field(const nlohmann::json& object, const char* key);
+/// The text of a JSON string, else empty.
+std::string json_text(const nlohmann::json& value);
 /// An int64 from the gateway, which sends them as strings (0 when absent or not a number).
 int64_t json_int(const nlohmann::json& value);
 /// The smallest key after every key that starts with `prefix` (a range end for etcd).

@@ -64,7 +64,8 @@ void lease_keeper::run() {
         std::min_element(entries_.begin(), entries_.end(),
                          [](const entry& a, const entry& b) { return a.due < b.due; });
     if (steady::now() < next->due) {
-      wake_.wait_until(lock, next->due);
+      const auto due = next->due;  // a copy: `add` may move the entries while we wait
+      wake_.wait_until(lock, due);
       continue;
     }
     // Renew without the lock, so that handles can come and go meanwhile.
@@ -94,10 +95,8 @@ std::string lease_keeper::renew(entry& e) {
     const auto reply =
         client_.call("/v3/lease/keepalive", {{"ID", std::to_string(e.lease->id)}}, budget);
     if (reply.status == 200) {
-      const auto& result =
-          reply.body.is_object() ? reply.body.value("result", nlohmann::json()) : nlohmann::json();
       // The gateway leaves out default values: an expired lease's answer has no TTL.
-      if (json_int(result.value("TTL", nlohmann::json())) <= 0) {
+      if (json_int(json_field(json_field(reply.body, "result"), "TTL")) <= 0) {
         return "etcd at " + reply.endpoint + " says its lease expired";
       }
       e.confirmed = sent;
@@ -106,7 +105,7 @@ std::string lease_keeper::renew(entry& e) {
     }
     if (reply.status == 404) return "etcd at " + reply.endpoint + " says " + reply.message();
     failure = "etcd at " + reply.endpoint + " answered " + reply.message();
-  } catch (const error& err) {
+  } catch (const std::exception& err) {  // nothing may escape this thread
     failure = err.what();
   }
   const auto now = steady::now();
@@ -138,7 +137,7 @@ void lease_keeper::declare_lost(held_lease& lease, const std::string& reason) {
   try {
     client_.call("/v3/lease/revoke", {{"ID", std::to_string(lease.id)}},
                  std::min(timeout_, seconds(1.0)));
-  } catch (const error&) {
+  } catch (...) {  // it expires anyway: nobody renews it
   }
 }
 

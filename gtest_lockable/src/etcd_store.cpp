@@ -22,6 +22,7 @@ namespace {
 
 using detail::base64_decode;
 using detail::base64_encode;
+using detail::json_field;
 using detail::json_int;
 using nlohmann::json;
 using seconds = std::chrono::duration<double>;
@@ -117,16 +118,22 @@ struct granted_lease {
 
 holder_info holder_from(const json& kv) {
   holder_info holder;
-  const auto value = json::parse(base64_decode(kv.value("value", "")), nullptr, false);
+  const auto value =
+      json::parse(base64_decode(detail::json_text(json_field(kv, "value"))), nullptr, false);
   if (!value.is_object()) {
     holder.note = "held by a key that gtest_lockable did not write";
     return holder;
   }
-  holder.pid = value.value("pid", 0L);
-  holder.host = value.value("host", "");
-  holder.alloc_id = value.value("alloc_id", "");
-  holder.since = value.value("since", "");
+  const auto& pid = json_field(value, "pid");
+  holder.pid = pid.is_number_integer() ? pid.get<long>() : 0;
+  holder.host = detail::json_text(json_field(value, "host"));
+  holder.alloc_id = detail::json_text(json_field(value, "alloc_id"));
+  holder.since = detail::json_text(json_field(value, "since"));
   return holder;
+}
+
+int64_t revision_of(const json& reply) {
+  return json_int(json_field(json_field(reply, "header"), "revision"));
 }
 
 class etcd_store final : public lock_store {
@@ -154,7 +161,9 @@ class etcd_store final : public lock_store {
                         {"pid", static_cast<long>(::getpid())},
                         {"alloc_id", owner.alloc_id},
                         {"since", detail::utc_now_iso8601()}};
-    const std::string value64 = base64_encode(value.dump());
+    // A host name is not bound to be UTF-8; a record with a replaced byte beats no lock.
+    const std::string value64 =
+        base64_encode(value.dump(-1, ' ', false, json::error_handler_t::replace));
     json compare = json::array(), success = json::array(), failure = json::array();
     for (const auto& id : ids) {
       const std::string key = base64_encode(shared_->key_of(id));
@@ -176,22 +185,24 @@ class etcd_store final : public lock_store {
     }
     if (reply.status != 200 || !reply.body.is_object()) {
       spare_ = lease;  // etcd refused the request: nothing was created
-      throw error(errc::lock_store, "etcd at " + reply.endpoint + " refused to lock " +
-                                        json(ids).dump() + ": " + reply.message());
+      throw error(errc::lock_store,
+                  "etcd at " + reply.endpoint + " refused to lock " +
+                      json(ids).dump(-1, ' ', false, json::error_handler_t::replace) + ": " +
+                      reply.message());
     }
-    const int64_t revision = json_int(reply.body["header"].value("revision", json()));
+    const int64_t revision = revision_of(reply.body);
     std::vector<int64_t> revisions(ids.size(), revision);
-    if (!reply.body.value("succeeded", false)) {
+    if (json_field(reply.body, "succeeded") != true) {
       // The range answers name the holders. A key under our own lease means that this very
       // request was applied once already and its answer lost (the client retries elsewhere).
-      const auto responses = reply.body.value("responses", json::array());
+      const auto& responses = json_field(reply.body, "responses");
       std::size_t ours = 0;
-      for (std::size_t i = 0; i < ids.size() && i < responses.size(); ++i) {
-        const auto kvs =
-            responses[i].value("response_range", json::object()).value("kvs", json::array());
-        if (kvs.empty()) continue;
-        if (json_int(kvs[0].value("lease", json())) == lease.id) {
-          revisions[i] = json_int(kvs[0].value("create_revision", json()));
+      for (std::size_t i = 0; responses.is_array() && i < std::min(ids.size(), responses.size());
+           ++i) {
+        const auto& kvs = json_field(json_field(responses[i], "response_range"), "kvs");
+        if (!kvs.is_array() || kvs.empty()) continue;
+        if (json_int(json_field(kvs[0], "lease")) == lease.id) {
+          revisions[i] = json_int(json_field(kvs[0], "create_revision"));
           ++ours;
           continue;
         }
@@ -225,7 +236,7 @@ class etcd_store final : public lock_store {
     const json reply = shared_->client.call_ok("/v3/kv/range", range_request(true), timeout(),
                                                "read the locks under " + shared_->uri.prefix);
     std::lock_guard<std::mutex> guard(mutex_);
-    since_revision_ = json_int(reply["header"].value("revision", json()));
+    since_revision_ = revision_of(reply);
   }
 
   void wait(steady::time_point deadline) override {
@@ -242,9 +253,9 @@ class etcd_store final : public lock_store {
     bool woken = false;
     watcher_.watch(create, until, [&](const json& result) {
       // A cancelled watch (its start revision was compacted away) cannot tell: look again.
-      woken = result.value("canceled", false);
-      for (const auto& event : result.value("events", json::array())) {
-        woken = woken || event.value("type", "") == "DELETE";
+      woken = json_field(result, "canceled") == true;
+      for (const auto& event : json_field(result, "events")) {
+        woken = woken || json_field(event, "type") == "DELETE";
       }
       return !woken;
     });
@@ -259,8 +270,8 @@ class etcd_store final : public lock_store {
                                 timeout(), "read the lock of '" + id + "'");
     lock_status status;
     status.resource_id = id;
-    const auto kvs = reply.value("kvs", json::array());
-    if (!kvs.empty()) {
+    const auto& kvs = json_field(reply, "kvs");
+    if (kvs.is_array() && !kvs.empty()) {
       status.state = lock_state::held;
       status.holder = holder_from(kvs[0]);
     }
@@ -294,8 +305,8 @@ class etcd_store final : public lock_store {
     const auto ttl = static_cast<int64_t>(std::ceil(shared_->options.ttl.count()));
     const json reply =
         shared_->client.call_ok("/v3/lease/grant", {{"TTL", ttl}}, timeout(), "grant a lease");
-    lease.id = json_int(reply.value("ID", json()));
-    lease.ttl = seconds(static_cast<double>(json_int(reply.value("TTL", json()))));
+    lease.id = json_int(json_field(reply, "ID"));
+    lease.ttl = seconds(static_cast<double>(json_int(json_field(reply, "TTL"))));
     if (lease.id == 0 || lease.ttl <= seconds(0)) {
       throw error(errc::lock_store, describe() + " granted no usable lease: " + reply.dump());
     }
