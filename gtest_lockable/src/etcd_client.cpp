@@ -280,7 +280,7 @@ std::string prefix_range_end(std::string prefix) {
 
 std::string etcd_reply::message() const {
   for (const char* key : {"message", "error"}) {
-    const auto text = json_text(json_field(body, key));
+    auto text = json_text(json_field(body, key));
     if (!text.empty()) return text;
   }
   return "HTTP " + std::to_string(status);

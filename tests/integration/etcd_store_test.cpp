@@ -313,7 +313,7 @@ TEST_F(etcd_store_test, stopped_etcd_loses_the_lease_marks_the_lock_lost_and_cal
 }
 
 TEST_F(etcd_store_test, etcd_restarted_within_the_ttl_keeps_the_lock) {
-  constexpr double ttl = 5;
+  constexpr double ttl = 6;
   lost_log lost;
   etcd_options opts = with_ttl(ttl);
   opts.on_lost = lost.callback();
