@@ -64,6 +64,19 @@ void bench_store(const char* name, const std::shared_ptr<lock_store>& store, int
         measure(rounds, [&] { l.lock(nlohmann::json::object()).unlock(); }));
 }
 
+// A mkdtemp folder, removed however the benchmark ends.
+struct temp_folder {
+  temp_folder() {
+    path = (std::filesystem::temp_directory_path() / "etcd_bench.XXXXXX").string();
+    if (::mkdtemp(path.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  }
+  ~temp_folder() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  std::string path;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -75,14 +88,12 @@ int main(int argc, char** argv) {
       etcd = std::make_unique<testing_support::etcd_cluster>(1);
       uri = etcd->uri("/bench");
     }
-    std::string pattern = (std::filesystem::temp_directory_path() / "etcd_bench.XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    const temp_folder folder;
     std::printf("%d rounds each; etcd at %s; times in ms\n\n", rounds, uri.c_str());
     std::printf("| store        | path                       |   median |      p90 |      max |\n");
     std::printf("|--------------|----------------------------|----------|----------|----------|\n");
-    bench_store("lock folder", lock_folder_store(pattern), rounds);
+    bench_store("lock folder", lock_folder_store(folder.path), rounds);
     bench_store("etcd", etcd_lock_store(uri), rounds);
-    std::filesystem::remove_all(pattern);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "etcd_bench: %s\n", e.what());
