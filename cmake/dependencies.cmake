@@ -1,7 +1,28 @@
-# Every dependency comes from the system (Debian packages); nothing is downloaded.
+# Every dependency comes from the system (Debian packages); nothing is downloaded. This file is
+# also installed and included by the package config, so consumers find the same dependencies
+# (find_dependency there, find_package here).
 include(CMakeFindDependencyMacro)
-find_package(nlohmann_json 3.10 REQUIRED)
-find_package(Threads REQUIRED)
-# cpp-httplib ships no CMake config; pkg-config carries its -DCPPHTTPLIB_* flags (see DESIGN.md).
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+if(GTEST_LOCKABLE_FINDING_DEPENDENCIES_FOR_PACKAGE)
+  find_dependency(nlohmann_json 3.10)
+  find_dependency(Threads)
+  find_dependency(GTest 1.12)
+  # The static core links RE2 (see below).
+  find_dependency(PkgConfig)
+  pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+else()
+  find_package(nlohmann_json 3.10 REQUIRED)
+  find_package(Threads REQUIRED)
+  # The GoogleTest plugin (gtest_lockable::gtest_lockable, gtest_lockable::main); the core does not
+  # use it.
+  find_package(GTest 1.12 REQUIRED)
+  # cpp-httplib ships no CMake config; pkg-config carries -DCPPHTTPLIB_OPENSSL_SUPPORT and friends,
+  # which must match how libcpp-httplib.so was built (else Request/Response layouts differ).
+  # Only the HTTP module links it (see gtest_lockable/src/http_transport.hpp), which the core
+  # loads at run time: consumers of the package do not need it.
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+  find_package(OpenSSL 1.1.1 REQUIRED)
+  # RE2 runs $regex (linear time, see src/query_regex.cpp). Debian's libre2-dev ships re2.pc but no
+  # CMake package.
+  pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+endif()

@@ -38,7 +38,8 @@ std::string unsafe_id_reason(const std::string& id) {
 class memory_provider final : public inventory_provider {
  public:
   explicit memory_provider(json entries)
-      : inventory_(std::make_shared<const inventory>(make_inventory(std::move(entries), "<memory>"))) {}
+      : inventory_(
+            std::make_shared<const inventory>(make_inventory(std::move(entries), "<memory>"))) {}
   std::shared_ptr<const inventory> load() override { return inventory_; }
   std::string describe() const override { return "in-memory inventory"; }
 
@@ -184,12 +185,13 @@ inventory make_inventory(json entries, std::string origin) {
 json detail::parse_inventory_json(const std::string& text, const std::string& origin) {
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for 1e999
     // nlohmann says "[json.exception.parse_error.101] parse error at line 3, column 5: ...".
     std::string what = e.what();
     const auto pos = what.find("] ");
     if (pos != std::string::npos) what.erase(0, pos + 2);
-    throw error(errc::invalid_inventory, "invalid inventory " + single_quoted(origin) + ": " + what);
+    throw error(errc::invalid_inventory,
+                "invalid inventory " + single_quoted(origin) + ": " + what);
   }
 }
 

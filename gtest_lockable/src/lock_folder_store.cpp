@@ -46,9 +46,24 @@ class fd_guard {
   int fd_;
 };
 
+// A zombie (killed, not yet reaped by its parent) holds no descriptors and so no lock: dead.
+bool is_zombie(long pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  fd_guard fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return false;
+  char buffer[512];
+  const ssize_t n = ::read(fd.get(), buffer, sizeof buffer - 1);
+  if (n <= 0) return false;
+  buffer[n] = '\0';
+  // "pid (comm) S ...": the state follows the last ')' (comm may contain parentheses).
+  const char* close = std::strrchr(buffer, ')');
+  return close != nullptr && close[1] == ' ' && close[2] == 'Z';
+}
+
 bool pid_alive(long pid) {
   if (pid <= 0 || pid > INT32_MAX) return false;
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+  const bool exists = ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+  return exists && !is_zombie(pid);
 }
 
 // What a lock file says about its holder. `pid` is 0 when the file is empty, -1 when its first
@@ -82,17 +97,23 @@ holder_info read_holder(int fd) {
 
 class folder_lock final : public lock_handle {
  public:
-  folder_lock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  folder_lock(int fd, std::string path) : fd_(fd), path_(std::move(path)), owner_(::getpid()) {}
   ~folder_lock() override { release(); }
 
   // Unlink before close: a waiter that opens the path after the unlink gets a new file, and one
   // that opened the old file sees (after its flock) that the path no longer names it.
+  // In a sticky folder another user's file cannot be unlinked: empty it instead, so that it reads
+  // as free rather than as held by our (live) PID. A forked child (a fast-style death test, a
+  // fork without exec) shares the open file: only the process that took the lock removes the
+  // file, the others just close their copy.
   void release() noexcept override {
     if (fd_ < 0) return;
-    struct stat held {}, named {};
-    if (::fstat(fd_, &held) == 0 && ::lstat(path_.c_str(), &named) == 0 &&
-        held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
-      ::unlink(path_.c_str());
+    struct stat held {
+    }, named{};
+    if (::getpid() == owner_ && ::fstat(fd_, &held) == 0 && ::lstat(path_.c_str(), &named) == 0 &&
+        held.st_dev == named.st_dev && held.st_ino == named.st_ino &&
+        ::unlink(path_.c_str()) != 0) {
+      (void)!::ftruncate(fd_, 0);
     }
     ::close(fd_);
     fd_ = -1;
@@ -103,6 +124,7 @@ class folder_lock final : public lock_handle {
  private:
   int fd_;
   std::string path_;
+  pid_t owner_;
 };
 
 class folder_store final : public lock_store {
@@ -189,11 +211,15 @@ class folder_store final : public lock_store {
       for (std::size_t pos = 1; pos <= folder_.size(); ++pos) {
         if (pos != folder_.size() && folder_[pos] != '/') continue;
         const std::string prefix = folder_.substr(0, pos);
-        if (::mkdir(prefix.c_str(), 0777) != 0 && errno != EEXIST) folder_error("cannot create", errno);
+        if (::mkdir(prefix.c_str(), 0777) != 0 && errno != EEXIST)
+          folder_error("cannot create", errno);
       }
       if (::stat(folder_.c_str(), &st) != 0) folder_error("cannot create", errno);
     }
     if (!S_ISDIR(st.st_mode)) folder_error("cannot use", ENOTDIR);
+    // py-lockable's files are 0644. In a folder a group shares, the group must be able to take
+    // over a stale file, so lock files there are group-writable.
+    file_mode_ = (st.st_mode & S_IWGRP) ? 0664 : 0644;
     if (::access(folder_.c_str(), W_OK | X_OK) != 0) folder_error("cannot write", errno);
     folder_ready_ = true;
   }
@@ -238,9 +264,9 @@ class folder_store final : public lock_store {
     if (!probe(id, status)) return nullptr;
     const std::string path = path_of(id);
     for (int attempt = 0; attempt < 8; ++attempt) {
-      fd_guard fd(::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC |
-                                           O_NONBLOCK | O_NOCTTY,
-                         0666));
+      fd_guard fd(::open(
+          path.c_str(),
+          O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0666));
       if (fd.get() < 0) {
         if (errno == ENOENT) {  // the folder was removed under us
           folder_ready_ = false;
@@ -260,7 +286,8 @@ class folder_store final : public lock_store {
         return nullptr;
       }
       // The file we locked may have been released and unlinked between our open and our flock.
-      struct stat held {}, named {};
+      struct stat held {
+      }, named{};
       if (::fstat(fd.get(), &held) != 0) folder_error("cannot stat '" + path + "'", errno);
       if (!S_ISREG(held.st_mode)) return unusable(status, path, "is not a regular file"), nullptr;
       if (::lstat(path.c_str(), &named) != 0 || held.st_dev != named.st_dev ||
@@ -286,7 +313,7 @@ class folder_store final : public lock_store {
     const nlohmann::json details = {
         {"host", owner.host}, {"alloc_id", owner.alloc_id}, {"since", detail::utc_now_iso8601()}};
     const std::string text = std::to_string(::getpid()) + "\n" + details.dump() + "\n";
-    if (::fchmod(fd, 0644) != 0 || ::ftruncate(fd, 0) != 0 ||
+    if (::fchmod(fd, file_mode_) != 0 || ::ftruncate(fd, 0) != 0 ||
         ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
       const int err = errno;
       ::unlink(path.c_str());  // the caller's guard closes `fd`
@@ -296,6 +323,7 @@ class folder_store final : public lock_store {
 
   std::string folder_;
   bool folder_ready_ = false;
+  mode_t file_mode_ = 0644;
   int inotify_ = -1;
 };
 

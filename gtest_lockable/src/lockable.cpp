@@ -23,9 +23,9 @@ std::string new_alloc_id() {
   const uint64_t hi = (engine() & ~0xf000ULL) | 0x4000ULL;
   const uint64_t lo = (engine() & ~(3ULL << 62)) | (2ULL << 62);
   char text[37];
-  std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xffff),
-                static_cast<unsigned>(hi & 0xffff), static_cast<unsigned>(lo >> 48),
+  std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
+                static_cast<unsigned>(lo >> 48),
                 static_cast<unsigned long long>(lo & 0xffffffffffffULL));
   return text;
 }
@@ -61,8 +61,8 @@ class assignment_finder {
       if (std::find(busy_.begin(), busy_.end(), id) != busy_.end()) continue;
       if (std::find(visited_.begin(), visited_.end(), id) != visited_.end()) continue;
       visited_.push_back(id);
-      const auto it = std::find_if(owner_.begin(), owner_.end(),
-                                   [&](const auto& o) { return o.first == id; });
+      const auto it =
+          std::find_if(owner_.begin(), owner_.end(), [&](const auto& o) { return o.first == id; });
       if (it == owner_.end()) {
         owner_.emplace_back(id, r);
         return true;
@@ -113,13 +113,13 @@ struct lockable::impl {
 
 lockable::lockable(options opts) : impl_(std::make_unique<impl>()) {
   impl_->hostname = opts.hostname.empty() ? this_hostname() : opts.hostname;
-  impl_->inventory = opts.inventory ? std::move(opts.inventory)
-                                    : std::shared_ptr<inventory_provider>(
-                                          open_inventory(opts.resources));
-  impl_->store = opts.store ? std::move(opts.store)
-                            : std::shared_ptr<lock_store>(lock_folder_store(
-                                  opts.lock_folder.empty() ? default_lock_folder()
-                                                           : opts.lock_folder));
+  impl_->inventory = opts.inventory
+                         ? std::move(opts.inventory)
+                         : std::shared_ptr<inventory_provider>(open_inventory(opts.resources));
+  impl_->store = opts.store
+                     ? std::move(opts.store)
+                     : std::shared_ptr<lock_store>(lock_folder_store(
+                           opts.lock_folder.empty() ? default_lock_folder() : opts.lock_folder));
   impl_->on_wait = std::move(opts.on_wait);
   impl_->wait_notice_after = opts.wait_notice_after;
 }
@@ -129,11 +129,17 @@ lockable::lockable(lockable&&) noexcept = default;
 lockable& lockable::operator=(lockable&&) noexcept = default;
 
 json lockable::effective_requirements(const json& requirements) const {
+  query::check_depth(requirements);  // before the copy: copying JSON recurses once per level
   return with_defaults(requirements, impl_->hostname);
 }
 
 allocation lockable::lock(const json& requirements, seconds timeout) {
-  auto many = lock_many({requirements}, timeout);
+  return lock(requirements, timeout, std::string());
+}
+
+allocation lockable::lock(const json& requirements, seconds timeout, const std::string& prefer) {
+  query::check_depth(requirements);  // before the copy: copying JSON recurses once per level
+  auto many = lock_all({requirements}, timeout, prefer);
   return std::move(many.front());
 }
 
@@ -143,6 +149,11 @@ allocation lockable::lock(std::string_view requirements, seconds timeout) {
 
 std::vector<allocation> lockable::lock_many(const std::vector<json>& requirements,
                                             seconds timeout) {
+  return lock_all(requirements, timeout, std::string());
+}
+
+std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements, seconds timeout,
+                                           const std::string& prefer) {
   const auto queued = steady::now();
   if (!(timeout.count() >= 0) || timeout.count() > 1e9) {
     throw error(errc::invalid_argument, "invalid timeout " + std::to_string(timeout.count()) +
@@ -176,6 +187,9 @@ std::vector<allocation> lockable::lock_many(const std::vector<json>& requirement
                                           " resources) matches " + effective[q].dump());
         }
         std::shuffle(candidates[q].begin(), candidates[q].end(), random_engine());
+        const auto preferred = std::find(candidates[q].begin(), candidates[q].end(), prefer);
+        if (preferred != candidates[q].end())
+          std::rotate(candidates[q].begin(), preferred, preferred + 1);
       }
       if (assignment_finder(candidates, {}).find().empty()) {
         throw error(errc::no_match, "no " + std::to_string(queries.size()) +
@@ -211,16 +225,15 @@ std::vector<allocation> lockable::lock_many(const std::vector<json>& requirement
           return out;
         }
         if (busy.size() == known) {  // a store must say what was busy; do not spin
-          throw error(errc::lock_store, impl_->store->describe() + " refused " +
-                                            json(ids).dump() + " without naming a holder");
+          throw error(errc::lock_store, impl_->store->describe() + " refused " + json(ids).dump() +
+                                            " without naming a holder");
         }
         for (std::size_t b = known; b < busy.size(); ++b) busy_ids.push_back(busy[b].resource_id);
       }
       const auto now = steady::now();
       if (now >= deadline) {
-        throw error(errc::timeout, "timed out after " + format_seconds(timeout) +
-                                       " waiting for " + json(effective).dump() +
-                                       ": busy: " + busy_report(busy));
+        throw error(errc::timeout, "timed out after " + format_seconds(timeout) + " waiting for " +
+                                       json(effective).dump() + ": busy: " + busy_report(busy));
       }
       if (!watching) {
         // Watch first, then look again: a release between the last look and the watch is seen.
@@ -228,8 +241,8 @@ std::vector<allocation> lockable::lock_many(const std::vector<json>& requirement
         watching = true;
         continue;
       }
-      const auto notice_at = queued + std::chrono::duration_cast<steady::duration>(
-                                          impl_->wait_notice_after);
+      const auto notice_at =
+          queued + std::chrono::duration_cast<steady::duration>(impl_->wait_notice_after);
       if (!noticed && impl_->on_wait && now >= notice_at) {
         noticed = true;
         impl_->on_wait("waiting for " + json(effective).dump() + ": busy: " + busy_report(busy));

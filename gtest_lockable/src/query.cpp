@@ -1,136 +1,194 @@
 #include "gtest_lockable/query.hpp"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest_lockable/error.hpp"
+#include "src/query_detail.hpp"
 
 namespace gtest_lockable {
 
-using nlohmann::json;
-
 namespace detail {
 
-// A compiled query is a tree of nodes; each operator family adds node kinds here.
-struct query_node {
-  virtual ~query_node() = default;
-  virtual bool matches(const json& document) const = 0;
-};
-
-}  // namespace detail
-
-namespace {
-
-using detail::query_node;
-
-[[noreturn]] void fail(const std::string& what) {
+void fail(const std::string& what) {
   throw error(errc::invalid_requirements, "invalid requirements: " + what);
 }
 
-std::vector<std::string> split_path(const std::string& key) {
-  std::vector<std::string> parts;
+void fail_at(std::string_view op, const scope& s, const std::string& reason) {
+  fail(std::string(op) + (s.where.empty() ? "" : " at " + in_quotes(s.where)) + ": " + reason);
+}
+
+std::string in_quotes(std::string_view text) {
+  constexpr std::size_t longest = 80;
+  if (text.size() <= longest) return "'" + std::string(text) + "'";
+  return "'" + std::string(text.substr(0, longest)) + "...'";
+}
+
+std::string type_of(const json& value) {
+  if (value.is_array() && value.empty()) return "an empty array";
+  if (value.is_number() || value.is_boolean()) return value.dump();
+  if (value.is_null()) return "null";
+  return std::string(value.is_array() || value.is_object() ? "an " : "a ") + value.type_name();
+}
+
+namespace {
+
+class all_node final : public query_node {
+ public:
+  explicit all_node(node_list children) : children_(std::move(children)) {}
+  bool matches(const json& root) const override {
+    for (const auto& child : children_) {
+      if (!child->matches(root)) return false;
+    }
+    return true;
+  }
+
+ private:
+  node_list children_;
+};
+
+class any_node final : public query_node {
+ public:
+  explicit any_node(node_list children) : children_(std::move(children)) {}
+  bool matches(const json& root) const override {
+    for (const auto& child : children_) {
+      if (child->matches(root)) return true;
+    }
+    return false;
+  }
+
+ private:
+  node_list children_;
+};
+
+class not_node final : public query_node {
+ public:
+  explicit not_node(node_ptr child) : child_(std::move(child)) {}
+  bool matches(const json& root) const override { return !child_->matches(root); }
+
+ private:
+  node_ptr child_;
+};
+
+// "a.b.0" relative to `s`: each part must be non-empty; all-digit parts may index arrays.
+scope below(const scope& s, const std::string& key) {
+  scope out{s.at, s.where.empty() ? key : s.where + "." + key};
   std::string::size_type start = 0;
   while (true) {
     const auto dot = key.find('.', start);
-    parts.push_back(key.substr(start, dot - start));
-    if (parts.back().empty()) fail("key '" + key + "' has an empty path segment");
-    if (dot == std::string::npos) return parts;
+    path_part part{key.substr(start, dot - start)};
+    if (part.key.empty()) fail("key " + in_quotes(key) + " has an empty path segment");
+    // At most 18 digits fit a size_t; longer ones can only be object keys.
+    if (part.key.size() <= 18 && part.key.find_first_not_of("0123456789") == std::string::npos) {
+      part.index = std::stoull(part.key);
+    }
+    out.at.push_back(std::move(part));
+    if (out.at.size() > max_path_parts) {
+      fail("path " + in_quotes(out.where) + " has more than " + std::to_string(max_path_parts) +
+           " parts");
+    }
+    if (dot == std::string::npos) return out;
     start = dot + 1;
   }
 }
 
-// The field at `path`, or nullptr when it is missing. A numeric segment indexes an array.
-const json* resolve(const json& document, const std::vector<std::string>& path) {
-  const json* node = &document;
-  for (const auto& part : path) {
-    if (node->is_object()) {
-      const auto it = node->find(part);
-      if (it == node->end()) return nullptr;
-      node = &*it;
-    } else if (node->is_array() && part.size() <= 9 &&
-               part.find_first_not_of("0123456789") == std::string::npos) {
-      const auto index = std::stoull(part);
-      if (index >= node->size()) return nullptr;
-      node = &(*node)[index];
-    } else {
-      return nullptr;
-    }
+// $and, $or, $nor: a non-empty array of condition objects, each applied at `s`.
+node_list compile_list(const std::string& op, const json& arg, const scope& s) {
+  if (!arg.is_array() || arg.empty()) {
+    fail_at(op, s, "needs a non-empty array of objects, got " + type_of(arg));
   }
-  return node;
+  node_list out;
+  for (std::size_t i = 0; i < arg.size(); ++i) {
+    if (!arg[i].is_object()) {
+      fail_at(op, s, "element " + std::to_string(i) + " is " + type_of(arg[i]) + ", not an object");
+    }
+    out.push_back(compile_object(arg[i], s));
+  }
+  return out;
 }
 
-// py-lockable's equality: an object value matches an object field partially (each of its keys
-// matches), and a value matches an array field when it matches any element.
-bool value_matches(const json& field, const json& value) {
-  if (value.is_object() && field.is_object()) {
-    for (const auto& [key, sub] : value.items()) {
-      const auto it = field.find(key);
-      if (it == field.end() || !value_matches(*it, sub)) return false;
-    }
-    return true;
+// $not takes a condition object ({"$gt": 5}, or fields) or a regex written "/pattern/flags".
+node_ptr compile_not(const json& arg, const scope& s) {
+  if (arg.is_object()) {
+    if (arg.empty()) fail_at("$not", s, "needs a non-empty object");
+    return negate(compile_object(arg, s));
   }
-  if (field == value) return true;
-  if (field.is_array() && !value.is_array()) {
-    for (const auto& element : field) {
-      if (value_matches(element, value)) return true;
-    }
+  std::string pattern;
+  std::string flags;
+  if (arg.is_string() && split_slash_form(arg.get_ref<const std::string&>(), pattern, flags)) {
+    return negate(make_field(s, regex_test{regex(pattern, flags, "$not", s)}));
   }
-  return false;
-}
-
-class equals_node final : public query_node {
- public:
-  equals_node(std::vector<std::string> path, json value)
-      : path_(std::move(path)), value_(std::move(value)) {}
-  bool matches(const json& document) const override {
-    const json* field = resolve(document, path_);
-    return field != nullptr && value_matches(*field, value_);
-  }
-
- private:
-  std::vector<std::string> path_;
-  json value_;
-};
-
-class and_node final : public query_node {
- public:
-  explicit and_node(std::vector<std::unique_ptr<const query_node>> children)
-      : children_(std::move(children)) {}
-  bool matches(const json& document) const override {
-    for (const auto& child : children_) {
-      if (!child->matches(document)) return false;
-    }
-    return true;
-  }
-
- private:
-  std::vector<std::unique_ptr<const query_node>> children_;
-};
-
-std::unique_ptr<const query_node> compile(const json& requirements) {
-  if (!requirements.is_object()) {
-    fail("must be a JSON object, got " + std::string(requirements.type_name()));
-  }
-  std::vector<std::unique_ptr<const query_node>> children;
-  for (const auto& [key, value] : requirements.items()) {
-    if (!key.empty() && key[0] == '$') fail("unknown operator '" + key + "'");
-    if (value.is_object()) {
-      for (const auto& [sub, unused] : value.items()) {
-        if (!sub.empty() && sub[0] == '$') fail("unknown operator '" + sub + "' in '" + key + "'");
-      }
-    }
-    children.push_back(std::make_unique<equals_node>(split_path(key), value));
-  }
-  return std::make_unique<and_node>(std::move(children));
+  fail_at("$not", s, "needs an object or a regex written \"/pattern/flags\", got " + type_of(arg));
 }
 
 }  // namespace
 
-query::query(const json& requirements) : root_(compile(requirements)) {}
+node_ptr all_of(node_list children) {
+  if (children.size() == 1) return std::move(children.front());
+  return std::make_unique<all_node>(std::move(children));
+}
+
+node_ptr any_of(node_list children) { return std::make_unique<any_node>(std::move(children)); }
+
+node_ptr none_of(node_list children) { return negate(any_of(std::move(children))); }
+
+node_ptr negate(node_ptr child) { return std::make_unique<not_node>(std::move(child)); }
+
+node_ptr compile_object(const json& object, const scope& s) {
+  node_list children;
+  for (const auto& [key, value] : object.items()) {
+    if (key.empty() || key.front() != '$') {
+      const scope field = below(s, key);
+      // An object value is a condition on the field, matched partially and recursively as
+      // py-lockable does ({"board": {"rev": 2}} ignores the board's other keys).
+      children.push_back(value.is_object() ? compile_object(value, field)
+                                           : make_field(field, equals_test{value}));
+    } else if (key == "$and") {
+      children.push_back(all_of(compile_list(key, value, s)));
+    } else if (key == "$or") {
+      children.push_back(any_of(compile_list(key, value, s)));
+    } else if (key == "$nor") {
+      children.push_back(none_of(compile_list(key, value, s)));
+    } else if (key == "$not") {
+      children.push_back(compile_not(value, s));
+    } else if (key != "$comment") {
+      if (auto node = compile_operator(key, value, object, s)) children.push_back(std::move(node));
+    }
+  }
+  return all_of(std::move(children));
+}
+
+}  // namespace detail
+
+void query::check_depth(const nlohmann::json& requirements) {
+  // Iterative on purpose: the point is to refuse input deep enough to exhaust the stack.
+  std::vector<std::pair<const nlohmann::json*, int>> pending{{&requirements, 1}};
+  while (!pending.empty()) {
+    const auto [node, depth] = pending.back();
+    pending.pop_back();
+    if (depth > max_depth) {
+      detail::fail("nested more than " + std::to_string(max_depth) +
+                   " levels deep (objects and arrays inside each other)");
+    }
+    for (const auto& child : *node) {
+      if (child.is_structured()) pending.emplace_back(&child, depth + 1);
+    }
+  }
+}
+
+query::query(const nlohmann::json& requirements) {
+  if (!requirements.is_object()) {
+    detail::fail("must be a JSON object, got " + std::string(requirements.type_name()));
+  }
+  check_depth(requirements);
+  root_ = detail::compile_object(requirements, detail::scope{});
+}
+
 query::~query() = default;
 query::query(query&&) noexcept = default;
 query& query::operator=(query&&) noexcept = default;
 
-bool query::matches(const json& resource) const { return root_->matches(resource); }
+bool query::matches(const nlohmann::json& resource) const { return root_->matches(resource); }
 
 }  // namespace gtest_lockable

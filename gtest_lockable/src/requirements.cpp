@@ -82,7 +82,7 @@ json parse_requirements(std::string_view text) {
     json parsed;
     try {
       parsed = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for 1e999
       // nlohmann's message starts with "[json.exception.parse_error.101] parse error at ...".
       std::string what = e.what();
       const auto pos = what.find("] ");

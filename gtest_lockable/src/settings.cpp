@@ -23,9 +23,9 @@ std::chrono::duration<double> parse_timeout(std::string_view text, std::string_v
   const bool plain = copy.find_first_not_of("0123456789.eE+-") == std::string::npos;
   if (copy.empty() || !plain || end == nullptr || *end != '\0' || errno == ERANGE ||
       !std::isfinite(value) || value < 0 || value > 1e9) {
-    throw error(errc::invalid_argument, "invalid timeout '" + copy + "' from " +
-                                            std::string(source) +
-                                            ": give a number of seconds from 0 up (e.g. 10 or 0.5)");
+    throw error(errc::invalid_argument,
+                "invalid timeout '" + copy + "' from " + std::string(source) +
+                    ": give a number of seconds from 0 up (e.g. 10 or 0.5)");
   }
   return std::chrono::duration<double>(value);
 }

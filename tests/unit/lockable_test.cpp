@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -20,6 +21,7 @@ class lockable_test : public ::testing::Test {
     std::string pattern = (fs::temp_directory_path() / "lockable_test.XXXXXX").string();
     dir_ = ::mkdtemp(pattern.data());
     folder_ = dir_ / "locks";
+    ::umask(022);
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -68,6 +70,36 @@ TEST_F(lockable_test, lock_creates_pid_file_and_unlock_removes_it) {
   EXPECT_TRUE(a.release_time().has_value());
   EXPECT_FALSE(fs::exists(file));
   a.unlock();  // twice is harmless
+}
+
+TEST_F(lockable_test, lock_files_in_a_group_writable_folder_are_group_writable) {
+  fs::create_directories(folder_);
+  fs::permissions(folder_, fs::perms(0775));
+  auto l = make(boards(1));
+  auto a = l.lock(json::object());
+  struct stat st {};
+  ASSERT_EQ(::stat((folder_ / "b0.pid").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0664u);
+}
+
+TEST_F(lockable_test, std_string_requirements_are_text) {
+  auto l = make(boards(2));
+  const std::string requirements = "id=b1";
+  EXPECT_EQ(l.lock(requirements).resource_id(), "b1");
+}
+
+TEST_F(lockable_test, forked_child_releasing_its_copy_leaves_the_parents_lock) {
+  auto l = make(boards(1));
+  auto a = l.lock(json::object());
+  const pid_t child = ::fork();
+  if (child == 0) {
+    a.unlock();  // the child's copy of the allocation, as a death test's exit would destroy it
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(fs::exists(folder_ / "b0.pid")) << "the child removed the parent's lock file";
+  EXPECT_THROW(l.lock(json::object()), error) << "the parent no longer holds its lock";
 }
 
 TEST_F(lockable_test, allocation_releases_at_scope_end) {
@@ -133,6 +165,18 @@ TEST_F(lockable_test, candidates_are_tried_in_random_order) {
   std::set<std::string> seen;
   for (int i = 0; i < 64 && seen.size() < 4; ++i) seen.insert(l.lock(json::object()).resource_id());
   EXPECT_EQ(seen.size(), 4u);
+}
+
+TEST_F(lockable_test, preferred_resource_is_tried_first) {
+  auto l = make(boards(4));
+  for (int i = 0; i < 16; ++i)
+    EXPECT_EQ(l.lock(json::object(), seconds(0), "b2").resource_id(), "b2");
+}
+
+TEST_F(lockable_test, busy_preferred_resource_falls_back_to_another) {
+  auto l = make(boards(2));
+  auto held = l.lock(json::object(), seconds(0), "b1");
+  EXPECT_EQ(l.lock(json::object(), seconds(0), "b1").resource_id(), "b0");
 }
 
 TEST_F(lockable_test, negative_timeout_is_an_error) {
@@ -281,6 +325,75 @@ TEST_F(lockable_test, allocation_reports_times_as_json) {
   EXPECT_EQ(j["resource_id"], "b0");
   EXPECT_TRUE(j["release_time"].is_string());
   EXPECT_GE(j["allocation_duration"].get<double>(), 0.0);
+}
+
+TEST_F(lockable_test, select_lists_matches_in_inventory_order_and_locks_nothing) {
+  auto l = make(json::parse(R"([
+      {"id": "a", "hostname": "h", "online": true, "os": "android", "ram": 4},
+      {"id": "b", "hostname": "h", "online": true, "os": "ios", "ram": 8},
+      {"id": "c", "hostname": "h", "online": false, "os": "android", "ram": 16},
+      {"id": "d", "hostname": "x", "online": true, "os": "android", "ram": 16},
+      {"id": "e", "hostname": "h", "online": true, "os": "android", "ram": 12}])"));
+  const auto ids = [](const std::vector<json>& entries) {
+    std::vector<std::string> out;
+    for (const auto& e : entries) out.push_back(e["id"]);
+    return out;
+  };
+  // Defaults apply: c is offline and d on another host.
+  EXPECT_EQ(ids(l.select(R"({"ram": {"$gte": 8}})"_json)), (std::vector<std::string>{"b", "e"}));
+  EXPECT_EQ(ids(l.select(R"({"$or": [{"os": "ios"}, {"ram": {"$lt": 8}}]})"_json)),
+            (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(ids(l.select(R"({"online": null, "hostname": {"$regex": "^[hx]$"}, "ram": 16})"_json)),
+            (std::vector<std::string>{"c", "d"}));
+  EXPECT_TRUE(l.select(R"({"os": "linux"})"_json).empty());
+  EXPECT_EQ(l.select(json::object()).front(), json::parse(R"({"id": "a", "hostname": "h",
+      "online": true, "os": "android", "ram": 4})"));
+  EXPECT_FALSE(fs::exists(folder_) && !fs::is_empty(folder_)) << "select must not lock";
+  auto held = l.lock(R"({"ram": {"$gte": 8}})", seconds(0));
+  EXPECT_EQ(l.select(R"({"ram": {"$gte": 8}})"_json).size(), 2u) << "held entries still listed";
+}
+
+TEST_F(lockable_test, bad_query_operators_fail_before_anything_is_locked) {
+  auto l = make(boards(2));
+  try {
+    l.lock(R"({"id": {"$in": "b0"}})", seconds(5));
+    FAIL() << "no error";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::invalid_requirements);
+    EXPECT_STREQ(e.what(), "invalid requirements: $in at 'id': needs an array, got a string");
+  }
+  EXPECT_THROW(l.select(R"({"name": {"$regex": "("}})"_json), error);
+  // The second query is bad: the first resource is not taken either.
+  EXPECT_THROW(l.lock_many({json::object(), R"({"id": {"$size": "x"}})"_json}), error);
+  EXPECT_FALSE(fs::exists(folder_)) << "nothing may be locked or created for bad requirements";
+}
+
+TEST_F(lockable_test, requirements_nested_10000_levels_are_refused_not_crashed) {
+  // Copying or printing JSON this deep recurses once per level (and overflows the stack under
+  // ASan at a few thousand levels), so the depth is checked before any copy.
+  std::string text;
+  for (int i = 0; i < 10000; ++i) text += R"({"$not": )";
+  text += "{}";
+  text.append(10000, '}');
+  auto l = make(boards(1));
+  const char* const too_deep =
+      "invalid requirements: nested more than 100 levels deep (objects and arrays inside each "
+      "other)";
+  try {
+    l.lock(std::string_view(text));
+    FAIL() << "no error";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::invalid_requirements);
+    EXPECT_STREQ(e.what(), too_deep);
+  }
+  const json deep = json::parse(text);
+  try {
+    l.select(deep);
+    FAIL() << "no error";
+  } catch (const error& e) {
+    EXPECT_STREQ(e.what(), too_deep);
+  }
+  EXPECT_THROW(l.lock(deep), error);
 }
 
 }  // namespace

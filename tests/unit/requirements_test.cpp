@@ -66,8 +66,15 @@ TEST(requirements_test, errors_name_the_bad_part) {
             "parsing value - unexpected '}'; expected '[', '{', or a literal");
 }
 
+// Found by fuzzing: nlohmann reports a number too large for a double as out_of_range.
+TEST(requirements_test, number_overflow_is_an_error_not_a_crash) {
+  EXPECT_EQ(error_of(R"({"ram": 1E57339})"),
+            "invalid requirements: bad JSON: number overflow parsing '1E57339'");
+}
+
 TEST(requirements_test, defaults_add_hostname_and_online) {
-  EXPECT_EQ(with_defaults(json::object(), "host1"), json({{"hostname", "host1"}, {"online", true}}));
+  EXPECT_EQ(with_defaults(json::object(), "host1"),
+            json({{"hostname", "host1"}, {"online", true}}));
 }
 
 TEST(requirements_test, given_values_override_defaults) {

@@ -25,9 +25,9 @@ struct holder_info {
 
 /// A resource's lock state with its holder.
 struct lock_status {
-  std::string resource_id;  ///< The resource.
+  std::string resource_id;              ///< The resource.
   lock_state state = lock_state::free;  ///< Its state.
-  holder_info holder;       ///< Who holds it (for `held` and `stale`).
+  holder_info holder;                   ///< Who holds it (for `held` and `stale`).
 };
 
 /// One line describing `status` for messages: `board1 (held by PID 42 on host a since ...)`.

@@ -122,10 +122,18 @@ class lockable {
   allocation lock(const nlohmann::json& requirements, seconds timeout = seconds(0));
   /// As above, with requirements as text (JSON or `key=value&...`).
   allocation lock(std::string_view requirements, seconds timeout = seconds(0));
+  /// As above; a `std::string` is requirements text, not a JSON string.
+  allocation lock(const std::string& requirements, seconds timeout = seconds(0)) {
+    return lock(std::string_view(requirements), timeout);
+  }
   /// As above; a string literal is requirements text, not a JSON string.
   allocation lock(const char* requirements, seconds timeout = seconds(0)) {
     return lock(std::string_view(requirements), timeout);
   }
+
+  /// As above, trying the resource with id `prefer` first (e.g. the one CTest assigned); any
+  /// other matching resource is taken when it is busy.
+  allocation lock(const nlohmann::json& requirements, seconds timeout, const std::string& prefer);
 
   /// Locks one distinct resource for each element of `requirements`, all or nothing: while it
   /// waits it holds none of them. The result is in the order of `requirements`.
@@ -155,6 +163,9 @@ class lockable {
   const std::string& hostname() const;
 
  private:
+  std::vector<allocation> lock_all(const std::vector<nlohmann::json>& requirements, seconds timeout,
+                                   const std::string& prefer);
+
   struct impl;
   std::unique_ptr<impl> impl_;
 };

@@ -1,0 +1,225 @@
+#[=======================================================================[.rst:
+GtestLockable
+-------------
+
+Registers GoogleTest suites with CTest so that each test runs while it holds a resource from a
+gtest_lockable inventory, and lets ``ctest -j`` schedule tests across the resource pool.
+
+Available right after ``find_package(gtest_lockable)`` or ``add_subdirectory(gtest_lockable)``.
+
+.. command:: gtest_lockable_discover_tests
+
+  ::
+
+    gtest_lockable_discover_tests(<target>
+      [REQUIREMENTS <json-or-key=value>]
+      [RESOURCES <file-or-uri>]
+      [LOCK_FOLDER <dir>]
+      [LOCK_SERVER <etcd-uri>]
+      [TIMEOUT <seconds>]
+      [HOSTNAME <name>]
+      [ON_UNAVAILABLE fail|skip]
+      [POOL <name>]
+      [PROPERTIES <name> <value>...]
+      [<any other gtest_discover_tests argument>...])
+
+  Discovers the tests of ``<target>`` (a GoogleTest executable linked with
+  ``gtest_lockable::main``, or calling ``gtest_lockable::init``) like ``gtest_discover_tests``
+  and registers each test case as its own CTest test, run with the matching ``--lockable_*``
+  arguments.
+
+  ``REQUIREMENTS``
+    What the resource must match: a JSON object or ``key=value&key2=value2``.
+    Default: none (only the defaults ``hostname`` and ``online``).
+
+  ``RESOURCES``
+    The inventory: a file (relative paths are taken from the current source directory) or an
+    ``http(s)://`` URI. Default: ``resources.json`` in the current source directory.
+
+  ``LOCK_FOLDER``
+    The lock folder. Default: the cache variable ``GTEST_LOCKABLE_LOCK_FOLDER``.
+
+  ``LOCK_SERVER``
+    An ``etcd://host:port[,host:port...][/prefix]`` lock server instead of the lock folder.
+
+  ``TIMEOUT``
+    Seconds to wait for a matching resource (fractions allowed). Default: the plugin's (10).
+
+  ``HOSTNAME``
+    The host name resources must have. Default: the name of the host the tests run on.
+
+  ``ON_UNAVAILABLE``
+    ``fail`` (default): a test that gets no resource fails. ``skip``: it is reported skipped.
+
+  ``POOL``
+    A CTest resource type (``[a-z_][a-z0-9_]*``). The inventory entries that ``REQUIREMENTS``
+    select become the pool's resources in a CTest resource spec generated at build time (and
+    again whenever the inventory changes); each test gets ``RESOURCE_GROUPS <pool>:1``, so
+    ``ctest -j`` never starts more of them at once than the pool holds, and the plugin tries the
+    resource CTest assigned first (still through the lock store, which also excludes other ctest
+    runs, IDEs and py-lockable jobs). Needs a file inventory; with a URI, tests still lock but are
+    not scheduled. Inventory ids are mapped to CTest's ``[a-z0-9_]`` form (lower case, other
+    characters ``_``; ids that map alike become one CTest resource with several slots).
+
+  ``PROPERTIES``
+    Test properties, as for ``set_tests_properties``. Unlike ``gtest_discover_tests``, list
+    values are kept whole (``ENVIRONMENT "A=1;B=2"`` sets both variables).
+
+  Any other argument (``EXTRA_ARGS``, ``WORKING_DIRECTORY``, ``TEST_PREFIX``, ``DISCOVERY_MODE``,
+  ...) is passed to ``gtest_discover_tests``.
+
+.. variable:: GTEST_LOCKABLE_LOCK_FOLDER
+
+  Cache variable: the default lock folder, shared by every build tree on the host so that their
+  tests exclude each other. Default: ``$TMPDIR`` or ``/tmp``, as the plugin uses.
+
+#]=======================================================================]
+include_guard(GLOBAL)
+include(GoogleTest)
+
+block(SCOPE_FOR VARIABLES)
+  set(_folder "$ENV{TMPDIR}")
+  if(_folder STREQUAL "")
+    set(_folder "/tmp")
+  endif()
+  set(GTEST_LOCKABLE_LOCK_FOLDER "${_folder}" CACHE PATH
+      "Lock folder for tests registered by gtest_lockable_discover_tests")
+endblock()
+
+set(_GTEST_LOCKABLE_MODULE_DIR "${CMAKE_CURRENT_LIST_DIR}")
+
+function(gtest_lockable_discover_tests target)
+  cmake_parse_arguments(PARSE_ARGV 1 arg ""
+    "REQUIREMENTS;RESOURCES;LOCK_FOLDER;LOCK_SERVER;TIMEOUT;HOSTNAME;ON_UNAVAILABLE;POOL;TEST_LIST"
+    "PROPERTIES;EXTRA_ARGS")
+  if(NOT TARGET ${target})
+    message(FATAL_ERROR "gtest_lockable_discover_tests: '${target}' is not a target")
+  endif()
+  if(DEFINED arg_ON_UNAVAILABLE AND NOT arg_ON_UNAVAILABLE MATCHES "^(fail|skip)$")
+    message(FATAL_ERROR "gtest_lockable_discover_tests(${target}): ON_UNAVAILABLE must be fail or skip, not '${arg_ON_UNAVAILABLE}'")
+  endif()
+  if(DEFINED arg_TIMEOUT AND NOT arg_TIMEOUT MATCHES "^[0-9]+(\\.[0-9]+)?$")
+    message(FATAL_ERROR "gtest_lockable_discover_tests(${target}): TIMEOUT must be a number of seconds, not '${arg_TIMEOUT}'")
+  endif()
+  if(DEFINED arg_POOL AND NOT arg_POOL MATCHES "^[a-z_][a-z0-9_]*$")
+    message(FATAL_ERROR "gtest_lockable_discover_tests(${target}): POOL must match [a-z_][a-z0-9_]* (a CTest resource type), not '${arg_POOL}'")
+  endif()
+  if(NOT DEFINED arg_TEST_LIST)
+    set(arg_TEST_LIST ${target}_TESTS)
+  endif()
+
+  if(NOT DEFINED arg_RESOURCES)
+    set(arg_RESOURCES resources.json)
+  endif()
+  set(uri FALSE)
+  if(arg_RESOURCES MATCHES "^https?://")
+    set(uri TRUE)
+  else()
+    cmake_path(ABSOLUTE_PATH arg_RESOURCES BASE_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}")
+  endif()
+  if(NOT DEFINED arg_LOCK_FOLDER)
+    set(arg_LOCK_FOLDER "${GTEST_LOCKABLE_LOCK_FOLDER}")
+  endif()
+
+  set(flags "--lockable_resources=${arg_RESOURCES}" "--lockable_lock_folder=${arg_LOCK_FOLDER}")
+  foreach(key IN ITEMS REQUIREMENTS LOCK_SERVER TIMEOUT HOSTNAME ON_UNAVAILABLE)
+    if(DEFINED arg_${key})
+      string(TOLOWER "${key}" flag)
+      list(APPEND flags "--lockable_${flag}=${arg_${key}}")
+    endif()
+  endforeach()
+  # A `;` in a value would split it into two arguments on its way through gtest_discover_tests.
+  foreach(flag IN LISTS flags)
+    if(flag MATCHES ";")
+      message(FATAL_ERROR "gtest_lockable_discover_tests(${target}): '${flag}' contains ';', which CMake lists cannot carry")
+    endif()
+  endforeach()
+
+  # Properties go through a file that ctest includes after discovery, with every value quoted,
+  # instead of through gtest_discover_tests(PROPERTIES), which flattens list values.
+  set(props "${arg_PROPERTIES}")
+  if(DEFINED arg_POOL AND NOT uri)
+    list(APPEND props RESOURCE_GROUPS "${arg_POOL}:1")
+    _gtest_lockable_add_pool("${arg_POOL}" "${arg_RESOURCES}" "${arg_REQUIREMENTS}" "${arg_HOSTNAME}")
+  endif()
+  list(LENGTH props count)
+  math(EXPR odd "${count} % 2")
+  if(odd)
+    message(FATAL_ERROR "gtest_lockable_discover_tests(${target}): PROPERTIES needs name value pairs")
+  endif()
+  set(include_file "${CMAKE_CURRENT_BINARY_DIR}/${target}_lockable_properties.cmake")
+  set(content "# Generated by gtest_lockable_discover_tests(${target})\n")
+  if(count GREATER 0)
+    string(APPEND content "if(${arg_TEST_LIST})\n  set_tests_properties(\${${arg_TEST_LIST}} PROPERTIES")
+    math(EXPR last "${count} - 1")
+    foreach(i RANGE 0 ${last} 2)
+      math(EXPR j "${i} + 1")
+      list(GET props ${i} name)
+      list(GET props ${j} value)
+      string(APPEND content " ${name} [==[${value}]==]")
+    endforeach()
+    string(APPEND content ")\nendif()\n")
+  endif()
+  file(GENERATE OUTPUT "${include_file}" CONTENT "${content}")
+
+  gtest_discover_tests(${target}
+    EXTRA_ARGS ${flags} ${arg_EXTRA_ARGS}
+    TEST_LIST ${arg_TEST_LIST}
+    ${arg_UNPARSED_ARGUMENTS})
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${include_file}")
+endfunction()
+
+# Records a pool for the resource spec; the spec is written once, at the end of the top-level
+# directory, as one build step over all pools.
+function(_gtest_lockable_add_pool pool resources requirements hostname)
+  get_property(pools GLOBAL PROPERTY _GTEST_LOCKABLE_POOLS)
+  if(pool IN_LIST pools)
+    get_property(known GLOBAL PROPERTY _GTEST_LOCKABLE_POOL_${pool})
+    if(NOT known STREQUAL "${resources}|${requirements}|${hostname}")
+      message(FATAL_ERROR "gtest_lockable_discover_tests: POOL ${pool} is used with different RESOURCES, REQUIREMENTS or HOSTNAME")
+    endif()
+    return()
+  endif()
+  set_property(GLOBAL APPEND PROPERTY _GTEST_LOCKABLE_POOLS ${pool})
+  set_property(GLOBAL PROPERTY _GTEST_LOCKABLE_POOL_${pool} "${resources}|${requirements}|${hostname}")
+  get_property(deferred GLOBAL PROPERTY _GTEST_LOCKABLE_SPEC_DEFERRED)
+  if(NOT deferred)
+    set_property(GLOBAL PROPERTY _GTEST_LOCKABLE_SPEC_DEFERRED TRUE)
+    cmake_language(DEFER DIRECTORY "${CMAKE_SOURCE_DIR}" CALL _gtest_lockable_write_spec_rule)
+  endif()
+endfunction()
+
+# Runs in the top-level directory's scope: CTest reads CTEST_RESOURCE_SPEC_FILE from there.
+macro(_gtest_lockable_write_spec_rule)
+  get_property(_gl_pools GLOBAL PROPERTY _GTEST_LOCKABLE_POOLS)
+  set(_gl_spec "${CMAKE_BINARY_DIR}/gtest_lockable_resource_spec.json")
+  set(_gl_commands)
+  set(_gl_depends)
+  set(_gl_lists)
+  foreach(_gl_pool IN LISTS _gl_pools)
+    get_property(_gl_def GLOBAL PROPERTY _GTEST_LOCKABLE_POOL_${_gl_pool})
+    string(REPLACE "|" ";" _gl_def "${_gl_def}")
+    list(GET _gl_def 0 _gl_resources)
+    list(GET _gl_def 1 _gl_requirements)
+    list(GET _gl_def 2 _gl_hostname)
+    set(_gl_list "${CMAKE_BINARY_DIR}/gtest_lockable_pool_${_gl_pool}.json")
+    list(APPEND _gl_commands
+      COMMAND "${CMAKE_COMMAND}" -DLOCKABLE=$<TARGET_FILE:gtest_lockable::lockable>
+              "-DRESOURCES=${_gl_resources}" "-DREQUIREMENTS=${_gl_requirements}"
+              "-DHOSTNAME=${_gl_hostname}" "-DOUTPUT=${_gl_list}"
+              -P "${_GTEST_LOCKABLE_MODULE_DIR}/GtestLockableList.cmake")
+    list(APPEND _gl_depends "${_gl_resources}")
+    list(APPEND _gl_lists "${_gl_pool}" "${_gl_list}")
+  endforeach()
+  add_custom_command(OUTPUT "${_gl_spec}"
+    ${_gl_commands}
+    COMMAND "${CMAKE_COMMAND}" "-DPOOLS=${_gl_lists}" "-DOUTPUT=${_gl_spec}"
+            -P "${_GTEST_LOCKABLE_MODULE_DIR}/GtestLockableSpec.cmake"
+    DEPENDS ${_gl_depends} gtest_lockable::lockable
+            "${_GTEST_LOCKABLE_MODULE_DIR}/GtestLockableList.cmake"
+            "${_GTEST_LOCKABLE_MODULE_DIR}/GtestLockableSpec.cmake"
+    COMMENT "Generating the CTest resource spec from the gtest_lockable inventory"
+    VERBATIM)
+  add_custom_target(gtest_lockable_resource_spec ALL DEPENDS "${_gl_spec}")
+  set(CTEST_RESOURCE_SPEC_FILE "${_gl_spec}")
+endmacro()

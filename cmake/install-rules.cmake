@@ -1,0 +1,39 @@
+# Install rules: targets with an export set, headers, a package config with its version file, and
+# the CMake module, so that `find_package(gtest_lockable)` gives the same targets and functions as
+# `add_subdirectory`.
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+set(GTEST_LOCKABLE_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/gtest_lockable"
+    CACHE STRING "Where the CMake package files are installed")
+mark_as_advanced(GTEST_LOCKABLE_INSTALL_CMAKEDIR)
+
+set(_gtest_lockable_targets)
+foreach(_target IN ITEMS gtest_lockable_core gtest_lockable_gtest gtest_lockable_main gtest_lockable_cli)
+  if(TARGET ${_target})
+    list(APPEND _gtest_lockable_targets ${_target})
+  endif()
+endforeach()
+
+install(TARGETS ${_gtest_lockable_targets}
+  EXPORT gtest_lockableTargets
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/gtest_lockable/include/gtest_lockable
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT gtest_lockableTargets
+  NAMESPACE gtest_lockable::
+  DESTINATION ${GTEST_LOCKABLE_INSTALL_CMAKEDIR})
+
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/gtest_lockableConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/gtest_lockableConfig.cmake
+  INSTALL_DESTINATION ${GTEST_LOCKABLE_INSTALL_CMAKEDIR})
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/gtest_lockableConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES
+  ${PROJECT_BINARY_DIR}/gtest_lockableConfig.cmake
+  ${PROJECT_BINARY_DIR}/gtest_lockableConfigVersion.cmake
+  ${PROJECT_SOURCE_DIR}/cmake/dependencies.cmake
+  DESTINATION ${GTEST_LOCKABLE_INSTALL_CMAKEDIR})

@@ -1,0 +1,42 @@
+#pragma once
+
+#include "gtest_lockable/error.hpp"
+
+namespace gtest_lockable::cli {
+
+/// Exit statuses of `lockable` itself. They come from sysexits.h (64-78), a range that ordinary
+/// commands rarely use, so a script can tell "lockable could not run the command" from most of the
+/// command's own failures. Any other status is the command's own.
+namespace exit_code {
+inline constexpr int usage = 64;  ///< EX_USAGE: bad option, option value or missing command.
+inline constexpr int invalid_input =
+    65;                                ///< EX_DATAERR: bad or unreadable inventory, requirements.
+inline constexpr int no_match = 69;    ///< EX_UNAVAILABLE: no resource matches the requirements.
+inline constexpr int internal = 70;    ///< EX_SOFTWARE: a bug in lockable.
+inline constexpr int os_error = 71;    ///< EX_OSERR: fork, pipe or signal set-up failed.
+inline constexpr int lock_store = 74;  ///< EX_IOERR: the lock folder or lock store failed.
+inline constexpr int timeout = 75;     ///< EX_TEMPFAIL: matching resources stayed busy.
+inline constexpr int cannot_execute = 126;  ///< As in shells: the command is not executable.
+inline constexpr int not_found = 127;       ///< As in shells: the command does not exist.
+inline constexpr int signal_base = 128;     ///< 128+N: the command (or lockable) got signal N.
+}  // namespace exit_code
+
+/// The exit status for a library error of kind `code`.
+constexpr int exit_status_for(errc code) {
+  switch (code) {
+    case errc::invalid_argument:
+      return exit_code::usage;
+    case errc::invalid_inventory:
+    case errc::invalid_requirements:
+      return exit_code::invalid_input;
+    case errc::no_match:
+      return exit_code::no_match;
+    case errc::timeout:
+      return exit_code::timeout;
+    case errc::lock_store:
+      return exit_code::lock_store;
+  }
+  return exit_code::internal;
+}
+
+}  // namespace gtest_lockable::cli

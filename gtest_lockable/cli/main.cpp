@@ -1,0 +1,110 @@
+// `lockable [options] [--] command [args...]`: runs a command while it holds a resource.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <system_error>
+
+#include "cli/exit_codes.hpp"
+#include "cli/export_env.hpp"
+#include "cli/modes.hpp"
+#include "cli/options.hpp"
+#include "cli/run.hpp"
+#include "cli/signals.hpp"
+#include "gtest_lockable/lockable.hpp"
+#include "gtest_lockable/settings.hpp"
+
+#ifndef GTEST_LOCKABLE_VERSION
+#error "GTEST_LOCKABLE_VERSION must be defined by the build"
+#endif
+
+extern char** environ;
+
+namespace gtest_lockable::cli {
+namespace {
+
+// Our messages go to stderr, one line each; stdout belongs to the command.
+void say(const std::string& line) { std::cerr << "lockable: " << line << std::endl; }
+
+int run_mode(const cli_options& opts) {
+  signal_pipe signals;
+  const auto requirements = parse_requirements_option(opts);
+  // Look for the command before locking, so that a typo fails at once instead of after a wait.
+  const auto candidates = command_candidates(opts.command.front(), std::getenv("PATH"));
+  if (const auto missing = check_command(opts.command.front(), candidates)) {
+    say(missing->error);
+    return missing->exit_status;
+  }
+
+  options lock_opts;
+  lock_opts.hostname = opts.hostname.value;
+  lock_opts.resources = opts.resources.value;
+  lock_opts.store = interruptible(lock_folder_store(opts.lock_folder.value), signals);
+  if (!opts.quiet) lock_opts.on_wait = say;
+  lockable locker(std::move(lock_opts));
+  allocation held = locker.lock(requirements, opts.timeout);
+  // A signal that came as the lock was taken: stop here rather than start the command.
+  if (const auto event = signals.next(0)) return exit_code::signal_base + event->number;
+
+  if (!opts.quiet) {
+    char waited[32];
+    std::snprintf(waited, sizeof waited, "%.2f",
+                  std::chrono::duration<double>(held.queue_time()).count());
+    say("holding " + held.resource_id() + " (allocation " + held.alloc_id() + ", waited " + waited +
+        " s)");
+  }
+  const auto environment = merge_environment(
+      environ, resource_variables(held.resource_info(), held.resource_id(), held.alloc_id()));
+  const run_result result =
+      run_command(opts.command, candidates, environment, held.descriptor(), signals);
+  held.unlock();
+  if (!result.error.empty()) say(result.error);
+  return result.exit_status;
+}
+
+int main_of(const std::vector<std::string>& args) {
+  const cli_options opts = parse_options(args, env_value);
+  switch (opts.what) {
+    case mode::help:
+      std::cout << help_text();
+      return 0;
+    case mode::version:
+      std::cout << "lockable (gtest_lockable) " GTEST_LOCKABLE_VERSION "\n";
+      return 0;
+    case mode::list:
+      return list_mode(opts, std::cout);
+    case mode::status:
+      return status_mode(opts, std::cout);
+    case mode::validate:
+      return validate_mode(opts, std::cout, std::cerr);
+    case mode::run:
+      return run_mode(opts);
+  }
+  return exit_code::internal;
+}
+
+}  // namespace
+}  // namespace gtest_lockable::cli
+
+int main(int argc, char** argv) {
+  namespace cli = gtest_lockable::cli;
+  try {
+    const int status = cli::main_of(std::vector<std::string>(argv + 1, argv + argc));
+    std::cout.flush();
+    return status;
+  } catch (const gtest_lockable::error& e) {
+    cli::say(e.what());
+    return cli::exit_status_for(e.code());
+  } catch (const cli::interrupted& i) {
+    return cli::exit_code::signal_base + i.signal;  // nothing was held: nothing to release
+  } catch (const std::system_error& e) {
+    cli::say(std::string("system error: ") + e.what());
+    return cli::exit_code::os_error;
+  } catch (const std::exception& e) {
+    cli::say(std::string("internal error: ") + e.what());
+    return cli::exit_code::internal;
+  } catch (...) {
+    cli::say("internal error");
+    return cli::exit_code::internal;
+  }
+}

@@ -1,0 +1,144 @@
+// The modes that run no command: --list, --status and --validate-only.
+#include "cli/modes.hpp"
+
+#include <algorithm>
+#include <array>
+#include <ostream>
+
+#include "cli/exit_codes.hpp"
+#include "gtest_lockable/lockable.hpp"
+
+namespace gtest_lockable::cli {
+namespace {
+
+using nlohmann::json;
+
+// A lockable over the configured inventory and lock folder. Nothing is locked or created here:
+// the lock folder is only read (a missing one means every resource is free).
+lockable make_lockable(const cli_options& opts) {
+  options lock_opts;
+  lock_opts.hostname = opts.hostname.value;
+  lock_opts.resources = opts.resources.value;
+  lock_opts.lock_folder = opts.lock_folder.value;
+  return lockable(std::move(lock_opts));
+}
+
+const char* state_name(lock_state state) {
+  switch (state) {
+    case lock_state::free:
+      return "free";
+    case lock_state::held:
+      return "held";
+    case lock_state::stale:
+      return "stale";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+json parse_requirements_option(const cli_options& opts) {
+  try {
+    return parse_requirements(opts.requirements.value);
+  } catch (const error& e) {
+    if (opts.requirements.source == "default") throw;
+    throw error(e.code(), opts.requirements.source + ": " + e.what());
+  }
+}
+
+int list_mode(const cli_options& opts, std::ostream& out) {
+  const json requirements = parse_requirements_option(opts);
+  auto selector = make_lockable(opts);
+  out << json(selector.select(requirements)).dump(2) << '\n';
+  return 0;
+}
+
+int status_mode(const cli_options& opts, std::ostream& out) {
+  const json requirements = parse_requirements_option(opts);
+  auto selector = make_lockable(opts);
+  const auto states = selector.status(requirements);
+  if (opts.json) {
+    out << status_json(states).dump(2) << '\n';
+  } else {
+    out << status_table(states);
+  }
+  return 0;
+}
+
+int validate_mode(const cli_options& opts, std::ostream& out, std::ostream& err) {
+  std::vector<std::string> problems;
+  std::shared_ptr<const inventory> inv;
+  try {
+    inv = open_inventory(opts.resources.value)->load();
+  } catch (const error& e) {
+    problems.emplace_back(e.what());
+  }
+  json effective;
+  std::optional<query> selector;
+  try {
+    const std::string host = opts.hostname.value.empty() ? this_hostname() : opts.hostname.value;
+    effective = with_defaults(parse_requirements_option(opts), host);
+    selector.emplace(effective);
+  } catch (const error& e) {
+    problems.emplace_back(e.what());
+  }
+  if (!problems.empty()) {
+    for (const auto& problem : problems) err << "lockable: " << problem << '\n';
+    return exit_code::invalid_input;
+  }
+  const auto matching = std::count_if(inv->resources.begin(), inv->resources.end(),
+                                      [&](const json& r) { return selector->matches(r); });
+  out << "inventory '" << opts.resources.value << "' is valid: " << inv->resources.size()
+      << " resources, " << matching << " matching " << effective.dump() << '\n';
+  return 0;
+}
+
+std::string status_table(const std::vector<lock_status>& states) {
+  std::vector<std::array<std::string, 6>> rows;
+  rows.push_back({"RESOURCE", "STATE", "PID", "HOST", "SINCE", "NOTE"});
+  bool notes = false;
+  for (const auto& s : states) {
+    const holder_info& h = s.holder;
+    const bool known = s.state != lock_state::free;
+    rows.push_back({s.resource_id, state_name(s.state),
+                    known && h.pid > 0 ? std::to_string(h.pid) : "-",
+                    known && !h.host.empty() ? h.host : "-",
+                    known && !h.since.empty() ? h.since : "-", h.note});
+    notes = notes || !h.note.empty();
+  }
+  const std::size_t columns = notes ? 6 : 5;
+  std::array<std::size_t, 6> width{};
+  for (const auto& row : rows) {
+    for (std::size_t c = 0; c < columns; ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t c = 0; c < columns; ++c) {
+      line += row[c];
+      if (c + 1 < columns) line.append(width[c] - row[c].size() + 2, ' ');
+    }
+    line.erase(line.find_last_not_of(' ') + 1);
+    out += line + '\n';
+  }
+  return out;
+}
+
+json status_json(const std::vector<lock_status>& states) {
+  json out = json::array();
+  for (const auto& s : states) {
+    json entry = {{"id", s.resource_id}, {"state", state_name(s.state)}};
+    const holder_info& h = s.holder;
+    if (s.state != lock_state::free) {
+      if (h.pid > 0) entry["pid"] = h.pid;
+      if (!h.host.empty()) entry["host"] = h.host;
+      if (!h.alloc_id.empty()) entry["alloc_id"] = h.alloc_id;
+      if (!h.since.empty()) entry["since"] = h.since;
+    }
+    if (!h.note.empty()) entry["note"] = h.note;
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+}  // namespace gtest_lockable::cli

@@ -1,0 +1,246 @@
+// Command-line parsing for `lockable`. Every option is defined once, in the tables below, with its
+// variable, default and help line; the parser and --help both read the tables, so they agree.
+#include "cli/options.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "cli/exit_codes.hpp"
+#include "gtest_lockable/error.hpp"
+#include "gtest_lockable/settings.hpp"
+
+namespace gtest_lockable::cli {
+namespace {
+
+// An option that takes a value, also settable by an environment variable.
+struct value_flag {
+  const char* name;
+  const char* metavar;
+  const char* variable;
+  const char* fallback;  // the value used when neither option nor variable is given
+  const char* shown;     // the default as --help shows it
+  const char* help;
+  sourced cli_options::*field;
+};
+
+// The names and defaults are py-lockable's, so its users' scripts keep working.
+const std::array<value_flag, 5> value_flags = {{
+    {"--requirements", "R", env::requirements, "{}", "{}",
+     "requirements: a JSON object or key=value&key2=value2 (a.b=x nests, true/false "
+     "are booleans); hostname (see --hostname) and online=true are added unless "
+     "given, and a null value removes one",
+     &cli_options::requirements},
+    {"--resources", "FILE", env::resources, "./resources.json", "./resources.json",
+     "the inventory: a JSON array of resources, each with a unique \"id\"",
+     &cli_options::resources},
+    {"--lock-folder", "DIR", env::lock_folder, ".", ".",
+     "folder of the <id>.pid lock files (shared with py-lockable); created if missing",
+     &cli_options::lock_folder},
+    {"--timeout", "SECONDS", env::timeout, "1", "1",
+     "how long to wait for a matching resource to become free; fractions "
+     "allowed, 0 tries once",
+     nullptr},
+    {"--hostname", "NAME", env::hostname, "", "this host's name",
+     "the host name that resources must have (the default \"hostname\" requirement)",
+     &cli_options::hostname},
+}};
+
+// An option without a value.
+struct switch_flag {
+  const char* name;
+  const char* help;
+  void (*apply)(cli_options&);
+};
+
+void set_mode(cli_options& opts, mode m, const char* name) {
+  // --help and --version win over everything, as in most tools.
+  if (opts.what == mode::help || opts.what == mode::version) return;
+  if (m == mode::help || m == mode::version || opts.what == mode::run || opts.what == m) {
+    opts.what = m;
+    return;
+  }
+  throw error(errc::invalid_argument, std::string("option ") + name +
+                                          " cannot be combined with --list, --status or " +
+                                          "--validate-only (see lockable --help)");
+}
+
+const std::array<switch_flag, 8> switch_flags = {{
+    {"--list",
+     "print the inventory entries the requirements select, as a JSON array in "
+     "inventory order; locks nothing, takes no command",
+     [](cli_options& o) { set_mode(o, mode::list, "--list"); }},
+    {"--status",
+     "print the lock state of every selected entry: free, held (PID, host, "
+     "since when) or stale (its holder died); takes no command",
+     [](cli_options& o) { set_mode(o, mode::status, "--status"); }},
+    {"--json", "with --status: print a JSON array instead of a table",
+     [](cli_options& o) { o.json = true; }},
+    {"--validate-only",
+     "check the inventory (and the requirements) and exit; prints every problem "
+     "found; takes no command",
+     [](cli_options& o) { set_mode(o, mode::validate, "--validate-only"); }},
+    {"--quiet", "no messages of ours on stderr (the 'holding' and 'waiting' lines); errors stay",
+     [](cli_options& o) { o.quiet = true; }},
+    {"--help", "print this help and exit (also -h)",
+     [](cli_options& o) { set_mode(o, mode::help, "--help"); }},
+    {"--version", "print the version and exit",
+     [](cli_options& o) { set_mode(o, mode::version, "--version"); }},
+    {"-h", nullptr, [](cli_options& o) { set_mode(o, mode::help, "-h"); }},
+}};
+
+[[noreturn]] void usage_error(const std::string& what) {
+  throw error(errc::invalid_argument, what + " (see lockable --help)");
+}
+
+// Appends `text` to `out` word-wrapped to 80 columns, continuation lines indented to `column`
+// (the first line is assumed to start there).
+void append_wrapped(std::string& out, const std::string& text, std::size_t column) {
+  constexpr std::size_t width = 80;
+  std::size_t at = column;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    const std::size_t word = end - start;
+    if (at > column && at + 1 + word > width) {
+      out += '\n';
+      out.append(column, ' ');
+      at = column;
+    } else if (at > column) {
+      out += ' ';
+      ++at;
+    }
+    out.append(text, start, word);
+    at += word;
+    start = end + 1;
+  }
+  out += '\n';
+}
+
+}  // namespace
+
+cli_options parse_options(const std::vector<std::string>& args, const env_reader& getenv) {
+  cli_options opts;
+  std::array<std::optional<std::string>, value_flags.size()> given;
+  std::size_t i = 0;
+  for (; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") {
+      ++i;
+      break;
+    }
+    if (arg.size() < 2 || arg[0] != '-') break;  // the command starts here
+    const auto eq = arg.find('=');
+    const std::string name = arg.substr(0, eq);
+    const auto value_it = std::find_if(value_flags.begin(), value_flags.end(),
+                                       [&](const value_flag& f) { return name == f.name; });
+    if (value_it != value_flags.end()) {
+      auto& slot = given[static_cast<std::size_t>(value_it - value_flags.begin())];
+      if (eq != std::string::npos) {
+        slot = arg.substr(eq + 1);
+      } else if (i + 1 < args.size()) {
+        slot = args[++i];
+      } else {
+        usage_error("option " + name + " needs a value: " + name + " " + value_it->metavar);
+      }
+      continue;
+    }
+    const auto switch_it = std::find_if(switch_flags.begin(), switch_flags.end(),
+                                        [&](const switch_flag& f) { return name == f.name; });
+    if (switch_it == switch_flags.end()) usage_error("unknown option '" + arg + "'");
+    if (eq != std::string::npos) usage_error("option " + name + " takes no value");
+    switch_it->apply(opts);
+  }
+  opts.command.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+  if (opts.what == mode::help || opts.what == mode::version) return opts;
+
+  for (std::size_t f = 0; f < value_flags.size(); ++f) {
+    const value_flag& flag = value_flags[f];
+    sourced value{flag.fallback, "default"};
+    if (given[f]) {
+      value = {*given[f], flag.name};
+    } else if (auto from_env = getenv(flag.variable); from_env && !from_env->empty()) {
+      value = {*from_env, flag.variable};
+    }
+    if (flag.field != nullptr) {
+      opts.*flag.field = std::move(value);
+    } else {
+      opts.timeout = parse_timeout(value.value, value.source);
+    }
+  }
+
+  if (opts.json && opts.what != mode::status) usage_error("option --json applies to --status only");
+  if (opts.what == mode::run && opts.command.empty()) {
+    usage_error("missing command: lockable [options] [--] command [args...]");
+  }
+  if (opts.what != mode::run && !opts.command.empty()) {
+    usage_error("unexpected argument '" + opts.command.front() +
+                "': --list, --status and --validate-only take no command");
+  }
+  return opts;
+}
+
+std::string help_text() {
+  constexpr std::size_t column = 24;
+  std::string out =
+      "Usage: lockable [options] [--] command [args...]\n"
+      "       lockable --list | --status [--json] | --validate-only [options]\n"
+      "\n";
+  append_wrapped(out,
+                 "Locks one resource from the inventory that matches the requirements, runs the "
+                 "command (directly, without a shell) while it is held, then releases it. The "
+                 "command gets each top-level field of the resource as an environment variable "
+                 "named in upper case (ID, HOSTNAME, ONLINE, ...; strings as they are, other "
+                 "values as JSON) and LOCKABLE_RESOURCE_ID, LOCKABLE_RESOURCE_INFO (the resource "
+                 "as JSON) and LOCKABLE_ALLOC_ID. The lock stays held as long as the command "
+                 "runs, also if lockable itself is killed. SIGINT, SIGTERM and SIGHUP are passed "
+                 "on to the command.",
+                 0);
+  out +=
+      "\n"
+      "Options (an option wins over its variable; an empty variable counts as unset):\n";
+  for (const auto& flag : value_flags) {
+    std::string head = std::string("  ") + flag.name + " " + flag.metavar;
+    head.resize(std::max(column, head.size() + 1), ' ');
+    out += head;
+    append_wrapped(out, flag.help, column);
+    out.append(column, ' ');
+    out += std::string("variable ") + flag.variable + ", default " + flag.shown + "\n";
+  }
+  for (const auto& flag : switch_flags) {
+    if (flag.help == nullptr) continue;
+    std::string head = std::string("  ") + flag.name;
+    head.resize(column, ' ');
+    out += head;
+    append_wrapped(out, flag.help, column);
+  }
+  out +=
+      "\n"
+      "Exit status:\n"
+      "  the command's own status, or 128+N if it died of signal N; otherwise\n";
+  const std::pair<int, const char*> codes[] = {
+      {exit_code::usage, "usage error: unknown option, bad option value, missing command"},
+      {exit_code::invalid_input, "the inventory or the requirements cannot be read or are invalid"},
+      {exit_code::no_match, "no resource in the inventory matches the requirements"},
+      {exit_code::internal, "internal error in lockable"},
+      {exit_code::os_error, "system error (fork, pipe)"},
+      {exit_code::lock_store, "lock folder problem (cannot create or write it)"},
+      {exit_code::timeout, "timeout: matching resources stayed busy"},
+      {exit_code::cannot_execute, "the command is not executable"},
+      {exit_code::not_found, "the command was not found"},
+  };
+  for (const auto& [code, text] : codes) {
+    std::string head = "  " + std::to_string(code);
+    head.resize(7, ' ');
+    out += head + text + "\n";
+  }
+  out +=
+      "  128+N  lockable got signal N while waiting for a resource (nothing is held)\n"
+      "\n"
+      "Example:\n"
+      "  lockable --resources lab.json --requirements 'type=board&os=linux' \\\n"
+      "      --timeout 60 -- sh -c 'flash --board \"$ID\" && run-tests --ip \"$IP\"'\n";
+  return out;
+}
+
+}  // namespace gtest_lockable::cli

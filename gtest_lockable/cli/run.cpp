@@ -1,0 +1,153 @@
+// Starting the command and waiting for it, with the lock descriptor passed down as flock(1) does.
+#include "cli/run.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "cli/exit_codes.hpp"
+
+namespace gtest_lockable::cli {
+namespace {
+
+std::vector<char*> c_strings(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (const auto& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+// What a shell says and returns when `name` cannot be executed because of `err`.
+run_result exec_failure(const std::string& name, int err) {
+  if (err == ENOENT || err == ENOTDIR) {
+    const bool bare = name.find('/') == std::string::npos;
+    return {exit_code::not_found, name + ": " + (bare ? "command not found" : std::strerror(err))};
+  }
+  return {exit_code::cannot_execute, name + ": " + std::strerror(err)};
+}
+
+int exit_status(int status) {
+  if (WIFSIGNALED(status)) return exit_code::signal_base + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
+// In the child, after fork: only async-signal-safe calls. Tries each candidate as execvp does
+// (a missing one is skipped; EACCES is remembered, other errors stop the search), then writes
+// the reason it failed to `report_fd`.
+[[noreturn]] void exec_child(char* const* argv, char* const* candidates, char* const* envp,
+                             int keep_fd, int report_fd, const signal_pipe& signals) {
+  signals.reset_in_child();
+  if (keep_fd >= 0) {
+    const int flags = ::fcntl(keep_fd, F_GETFD);
+    if (flags >= 0) ::fcntl(keep_fd, F_SETFD, flags & ~FD_CLOEXEC);
+  }
+  int err = ENOENT;
+  bool denied = false;
+  for (char* const* path = candidates; *path != nullptr; ++path) {
+    ::execve(*path, argv, envp);
+    if (errno == EACCES) {
+      denied = true;
+    } else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE) {
+      err = errno;
+      denied = false;
+      break;
+    }
+  }
+  if (denied) err = EACCES;
+  [[maybe_unused]] const auto n = ::write(report_fd, &err, sizeof err);
+  ::_exit(exit_code::not_found);
+}
+
+}  // namespace
+
+std::vector<std::string> command_candidates(const std::string& name, const char* search_path) {
+  if (name.find('/') != std::string::npos) return {name};
+  if (name.empty()) return {};
+  const std::string path = search_path != nullptr ? search_path : "/bin:/usr/bin";
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (true) {
+    const auto end = path.find(':', start);
+    const std::string dir = path.substr(start, end == std::string::npos ? end : end - start);
+    out.push_back(dir.empty() ? name : dir + "/" + name);
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+std::optional<run_result> check_command(const std::string& name,
+                                        const std::vector<std::string>& candidates) {
+  for (const auto& path : candidates) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) return std::nullopt;
+  }
+  return exec_failure(name, ENOENT);
+}
+
+run_result run_command(const std::vector<std::string>& argv,
+                       const std::vector<std::string>& candidates,
+                       const std::vector<std::string>& environment, int keep_fd,
+                       signal_pipe& signals) {
+  // Everything the child needs is built before fork: after it, the child may not allocate.
+  const auto c_argv = c_strings(argv);
+  const auto c_candidates = c_strings(candidates);
+  const auto c_envp = c_strings(environment);
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) {
+    throw std::system_error(errno, std::generic_category(), "pipe2");
+  }
+  signals.watch_children();
+  // Signals that arrive from here until the child exists stay pending, then go to the child.
+  signals.block();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(report[0]);
+    exec_child(c_argv.data(), c_candidates.data(), c_envp.data(), keep_fd, report[1], signals);
+  }
+  const int fork_errno = errno;
+  ::close(report[1]);
+  if (pid < 0) {
+    ::close(report[0]);
+    signals.unblock();
+    throw std::system_error(fork_errno, std::generic_category(), "fork");
+  }
+  signals.unblock();
+  // A signal held back while the child did not exist yet never reached it: send it on, also a
+  // terminal's.
+  while (const auto event = signals.next(0)) {
+    if (event->number != SIGCHLD) ::kill(pid, event->number);
+  }
+
+  // The report pipe closes on a successful exec; an errno on it means the command never ran.
+  int exec_errno = 0;
+  ssize_t got;
+  do {
+    got = ::read(report[0], &exec_errno, sizeof exec_errno);
+  } while (got < 0 && errno == EINTR);
+  ::close(report[0]);
+
+  int status = 0;
+  while (true) {
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) {
+      throw std::system_error(errno, std::generic_category(), "waitpid");
+    }
+    const auto event = signals.next(-1);
+    if (!event || event->number == SIGCHLD || got == sizeof exec_errno) continue;
+    // A terminal's ^C already reached the child (same process group); sending it again would
+    // make it see two.
+    if (!event->from_terminal) ::kill(pid, event->number);
+  }
+  if (got == sizeof exec_errno) return exec_failure(argv.front(), exec_errno);
+  return {exit_status(status), {}};
+}
+
+}  // namespace gtest_lockable::cli

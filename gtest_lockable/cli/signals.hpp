@@ -1,0 +1,60 @@
+#pragma once
+
+#include <signal.h>
+
+#include <array>
+#include <memory>
+#include <optional>
+
+#include "gtest_lockable/lock_store.hpp"
+
+namespace gtest_lockable::cli {
+
+/// A signal as the self-pipe reports it.
+struct signal_event {
+  int number = 0;              ///< The signal number.
+  bool from_terminal = false;  ///< Sent by the kernel (a terminal's ^C or hang-up), not kill(2).
+};
+
+/// Catches SIGINT, SIGTERM and SIGHUP (and SIGCHLD after `watch_children`) into a self-pipe, so
+/// that a poll(2) loop sees every one of them without races. A signal that was ignored when
+/// `lockable` started stays ignored (as `nohup` expects). One instance per process.
+class signal_pipe {
+ public:
+  /// Creates the pipe and installs the handlers. Throws `std::system_error`.
+  signal_pipe();
+  /// Restores the dispositions found at construction.
+  ~signal_pipe();
+  signal_pipe(const signal_pipe&) = delete;
+  signal_pipe& operator=(const signal_pipe&) = delete;
+
+  /// Also reports SIGCHLD, so that a child's end wakes `next`.
+  void watch_children();
+  /// The next event, waiting up to `timeout_ms` (-1: until one comes); nothing when none came or
+  /// the wait was interrupted.
+  std::optional<signal_event> next(int timeout_ms);
+  /// Holds SIGINT, SIGTERM and SIGHUP back (they stay pending) until `unblock`.
+  void block();
+  /// Delivers the signals held back by `block`.
+  void unblock();
+  /// For a forked child before exec: the dispositions and signal mask `lockable` started with.
+  /// Async-signal-safe.
+  void reset_in_child() const noexcept;
+
+ private:
+  static constexpr std::array<int, 4> caught_ = {SIGINT, SIGTERM, SIGHUP, SIGCHLD};
+  int read_fd_ = -1;
+  std::array<struct sigaction, 4> original_{};
+  sigset_t original_mask_{};
+};
+
+/// Thrown out of a lock call when SIGINT, SIGTERM or SIGHUP arrives while it waits.
+struct interrupted {
+  int signal;  ///< The signal that arrived.
+};
+
+/// `inner`, except that a signal reported by `signals` makes a waiting lock call give up by
+/// throwing `interrupted` (before it takes anything), within one wake-up of the store.
+std::shared_ptr<lock_store> interruptible(std::shared_ptr<lock_store> inner, signal_pipe& signals);
+
+}  // namespace gtest_lockable::cli

@@ -1,0 +1,174 @@
+// Locks the program's resource in a testing::Environment and turns a failure to lock into the
+// outcome of each selected test.
+//
+// Why not report the failure from Environment::SetUp itself (see DESIGN.md): a FAIL() there marks
+// every test skipped, so CTest (gtest_discover_tests' SKIP_REGULAR_EXPRESSION) reports Skipped, and
+// a GTEST_SKIP() there exits 0 with no test marked skipped, so CTest reports Passed. Instead
+// SetUp records the failure and a listener fails, or skips, each test as it starts: a fatal
+// failure or a skip added in OnTestStart stops GoogleTest before the fixture's SetUp and body, and
+// the test shows as FAILED (CTest: Failed, exit 1) or SKIPPED (CTest: Skipped, exit 0), in the
+// console and in the XML report alike. It needs nothing from `main`, so both entry points behave
+// the same.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "gtest_lockable/error.hpp"
+#include "gtest_lockable/gtest.hpp"
+#include "gtest_lockable/settings.hpp"
+#include "plugin_state.hpp"
+
+namespace gtest_lockable::detail {
+namespace {
+
+using nlohmann::json;
+
+std::string format_seconds(std::chrono::duration<double> d) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f s", d.count());
+  return text;
+}
+
+// XML attribute names allow fewer characters than JSON keys.
+std::string property_name(const std::string& key) {
+  std::string name = "resource_";
+  for (const char c : key) {
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '_' || c == '-' || c == '.';
+    name += plain ? c : '_';
+  }
+  return name;
+}
+
+// Records the resource's fields as `resource_<field>` properties; from Environment::SetUp they
+// land on <testsuites> in the XML report, like pytest-lockable's testsuite properties.
+void record_properties(const json& resource_info) {
+  if (!resource_info.is_object()) return;
+  for (const auto& [key, value] : resource_info.items()) {
+    ::testing::Test::RecordProperty(property_name(key),
+                                    value.is_string() ? value.get<std::string>() : value.dump());
+  }
+}
+
+// The core's hints name the `lockable` command's flags; name ours instead.
+std::string plugin_wording(std::string message) {
+  const std::pair<const char*, const char*> flags[] = {
+      {"with --resources)", "with --lockable_resources)"},
+      {"with --lock-folder)", "with --lockable_lock_folder)"}};
+  for (const auto& [cli, plugin] : flags) {
+    const auto at = message.find(cli);
+    if (at != std::string::npos) message.replace(at, std::strlen(cli), plugin);
+  }
+  return message;
+}
+
+// Failures a policy may turn into skips: the inventory and flags were fine, only no resource was
+// there to take. Anything else is a mistake to fix, so it fails whatever the policy.
+bool unavailable(errc code) { return code == errc::no_match || code == errc::timeout; }
+
+class lock_environment final : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    plugin_state& s = state();
+    s.failure.clear();
+    s.skip = false;
+    if (in_death_test_child()) {
+      adopt_parent_resource(s);
+      return;
+    }
+    try {
+      if (!s.settings.error.empty()) throw error(errc::invalid_argument, s.settings.error);
+      auto held = std::make_unique<allocation>(
+          s.get_lockable().lock(s.settings.requirements, s.settings.timeout));
+      s.resource_info = held->resource_info();
+      s.resource_id = held->resource_id();
+      s.holder_pid = ::getpid();
+      s.held = std::move(held);
+      ::setenv(death_test_resource_variable, s.resource_info.dump().c_str(), 1);
+      record_properties(s.resource_info);
+      const int tests = ::testing::UnitTest::GetInstance()->test_to_run_count();
+      say("holding '" + s.resource_id + "' (waited " + format_seconds(s.held->queue_time()) +
+          ") for " + std::to_string(tests) + (tests == 1 ? " test" : " tests"));
+    } catch (const error& e) {
+      const bool no_resource = unavailable(e.code());
+      s.skip = no_resource && s.settings.on_unavailable == unavailable_policy::skip;
+      s.failure = (no_resource ? "no resource: " : "") + plugin_wording(e.what());
+    } catch (const std::exception& e) {
+      s.failure = std::string("unexpected error: ") + e.what();
+    } catch (...) {  // nothing may escape into GoogleTest
+      s.failure = "unexpected error while locking";
+    }
+    if (s.failure.empty()) return;
+    ::testing::Test::RecordProperty("lockable_error", s.failure);
+    say(s.skip ? s.failure + "; skipping every selected test (--lockable_on_unavailable=skip)"
+               : "ERROR: " + s.failure + "; failing every selected test");
+  }
+
+  void TearDown() override {
+    plugin_state& s = state();
+    if (s.held && s.holder_pid == ::getpid()) {
+      s.held->unlock();
+      say("released '" + s.resource_id + "' after holding it " +
+          format_seconds(s.held->duration()));
+      ::unsetenv(death_test_resource_variable);
+    }
+    s.held.reset();
+    s.resource_info = nullptr;
+    s.resource_id.clear();
+  }
+
+ private:
+  // The parent holds the lock and handed its resource over; locking here would wait for the
+  // parent, which waits for this child.
+  static void adopt_parent_resource(plugin_state& s) {
+    const auto text = env_value(death_test_resource_variable);
+    if (!text) return;
+    const json info = json::parse(*text, nullptr, false);
+    if (info.is_discarded()) return;
+    s.resource_info = info;
+    s.resource_id = resource_id_text(info);
+  }
+};
+
+class outcome_listener final : public ::testing::EmptyTestEventListener {
+ public:
+  void OnTestStart(const ::testing::TestInfo&) override {
+    if (in_death_test_child()) return;  // the parent already decided this test runs
+    plugin_state& s = state();
+    if (s.held && !s.held->held()) {
+      fail("the lock on '" + s.resource_id + "' was lost (" + s.get_lockable().store().describe() +
+           ")");
+    } else if (!s.failure.empty()) {
+      if (s.skip) {
+        skip(s.failure);
+      } else {
+        fail(s.failure);
+      }
+    }
+  }
+
+ private:
+  // GoogleTest's own FAIL()/GTEST_SKIP() machinery, naming "gtest_lockable" as the place instead
+  // of a source file of ours. Both stop the test before its fixture's SetUp.
+  static void fail(const std::string& why) {
+    report(why, ::testing::TestPartResult::kFatalFailure);
+  }
+  static void skip(const std::string& why) { report(why, ::testing::TestPartResult::kSkip); }
+  static void report(const std::string& why, ::testing::TestPartResult::Type type) {
+    GTEST_MESSAGE_AT_("gtest_lockable", -1, why.c_str(), type);
+  }
+};
+
+}  // namespace
+
+bool in_death_test_child() { return !GTEST_FLAG_GET(internal_run_death_test).empty(); }
+
+void register_plugin() {
+  ::testing::AddGlobalTestEnvironment(new lock_environment);
+  ::testing::UnitTest::GetInstance()->listeners().Append(new outcome_listener);
+}
+
+}  // namespace gtest_lockable::detail

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "gtest_lockable/inventory.hpp"
+
+namespace gtest_lockable {
+
+/// Environment variables read by `http_options_from_env()` (see docs/http-inventory.md).
+namespace env {
+inline constexpr const char* http_token = "LOCKABLE_HTTP_TOKEN";  ///< Bearer token.
+inline constexpr const char* ca_file = "LOCKABLE_CA_FILE";        ///< PEM file of trusted CAs.
+inline constexpr const char* http_insecure = "LOCKABLE_HTTP_INSECURE";  ///< 1: no TLS verify.
+inline constexpr const char* http_retries = "LOCKABLE_HTTP_RETRIES";    ///< Retries, 0-100.
+inline constexpr const char* http_connect_timeout = "LOCKABLE_HTTP_CONNECT_TIMEOUT";  ///< Seconds.
+inline constexpr const char* http_timeout = "LOCKABLE_HTTP_TIMEOUT";  ///< Read timeout, seconds.
+inline constexpr const char* http_module = "LOCKABLE_HTTP_MODULE";    ///< Path of the module.
+}  // namespace env
+
+/// How an http(s) inventory is fetched. The defaults suit an inventory service on a LAN.
+struct http_options {
+  /// Retries after the first attempt, on connection errors, timeouts and 429/500/502/503/504.
+  int retries = 4;
+  /// The wait before the first retry; it doubles on each further retry (with jitter).
+  std::chrono::duration<double> backoff_base{0.5};
+  /// The longest wait before a retry; also caps a server's `Retry-After`.
+  std::chrono::duration<double> backoff_max{8.0};
+  /// How long establishing a connection (TCP and TLS) may take.
+  std::chrono::duration<double> connect_timeout{5.0};
+  /// How long the server may stay silent while a response is read.
+  std::chrono::duration<double> read_timeout{10.0};
+  /// How long one load may take in all: no retry starts, and no body is read, past it.
+  std::chrono::duration<double> total_timeout{60.0};
+  /// Redirects followed per load.
+  int max_redirects = 5;
+  /// The largest accepted response body (after decompression).
+  std::uint64_t max_body_bytes = 64ULL << 20;
+  /// A PEM file of CA certificates to trust instead of the system's store.
+  std::string ca_file;
+  /// Verify the server's certificate and host name. Turning it off is logged as a warning.
+  bool verify = true;
+  /// Sent as `Authorization: Bearer <token>` unless the URI has `user:password@`.
+  std::string token;
+  /// Receives retry notices and warnings, one line each; empty: `lockable: <line>` on stderr.
+  std::function<void(const std::string&)> log;
+};
+
+/// The defaults overridden by the `LOCKABLE_*` variables in `env` above. Throws `error`
+/// (`errc::invalid_argument`) naming the variable when a value is invalid.
+http_options http_options_from_env();
+
+/// An inventory served over http(s), fetched on every `load()` with `If-None-Match` /
+/// `If-Modified-Since`, so an unchanged inventory costs a 304. Credentials come from
+/// `user:password@` in `uri` (Basic) or `opts.token` (Bearer); no message ever shows them.
+/// Throws `error` (`errc::invalid_inventory`) when `uri` is malformed.
+std::unique_ptr<inventory_provider> http_inventory(const std::string& uri, http_options opts);
+
+/// `uri` with its `user:password@` and the values of secret-looking query parameters
+/// (`token`, `key`, `sig`, ...) replaced by `***`: safe to print.
+std::string redact_uri(std::string_view uri);
+
+}  // namespace gtest_lockable

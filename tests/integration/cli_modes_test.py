@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Integration tests of `lockable`: --list, --status and --validate-only."""
+import json
+import os
+import subprocess
+
+from cli_support import HANG_GUARD, HOST, lockable_case, main
+
+
+class modes_test(lockable_case):
+    resources = [
+        {"id": "b1", "hostname": HOST, "online": True, "type": "board"},
+        {"id": "x", "hostname": HOST, "online": False, "type": "board"},
+        {"id": "b3", "hostname": "elsewhere", "online": True, "type": "board"},
+        {"id": "b2", "hostname": HOST, "online": True, "type": "board"},
+        {"id": "b4", "hostname": HOST, "online": True, "type": "board"},
+        {"id": "p1", "hostname": HOST, "online": True, "type": "phone"},
+    ]
+
+    def test_list_prints_selected_entries_in_inventory_order_and_locks_nothing(self):
+        result = self.run_lockable(self.args("--list", "--requirements", "type=board"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(json.loads(result.stdout),
+                         [self.resources[0], self.resources[3], self.resources[4]])
+        self.assertFalse(os.path.exists(self.locks))
+        result = self.run_lockable(self.args("--list", "--requirements", "type=none"))
+        self.assertEqual((result.returncode, json.loads(result.stdout)), (0, []))
+
+    def test_status_shows_free_held_and_stale(self):
+        holder = self.hold("b1")
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        with open(self.lock_file("b2"), "w") as f:
+            f.write('%d\n{"host":"gone-host","alloc_id":"a1","since":"2020-01-02T03:04:05.000Z"}\n'
+                    % dead.pid)
+        table = self.run_lockable(self.args("--status", "--requirements", "type=board"))
+        self.assertEqual(table.returncode, 0, table.stderr)
+        rows = [line.split() for line in table.stdout.splitlines()]
+        self.assertEqual(rows[0], ["RESOURCE", "STATE", "PID", "HOST", "SINCE"])
+        self.assertEqual(rows[1][:4], ["b1", "held", str(holder.pid), HOST])
+        self.assertRegex(rows[1][4], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        self.assertEqual(rows[2], ["b2", "stale", str(dead.pid), "gone-host",
+                                   "2020-01-02T03:04:05.000Z"])
+        self.assertEqual(rows[3], ["b4", "free", "-", "-", "-"])
+        self.assertEqual(len(rows), 4)
+
+        as_json = self.run_lockable(self.args("--status", "--json", "--requirements",
+                                              "type=board"))
+        self.assertEqual(as_json.returncode, 0, as_json.stderr)
+        entries = json.loads(as_json.stdout)
+        self.assertEqual([(e["id"], e["state"]) for e in entries],
+                         [("b1", "held"), ("b2", "stale"), ("b4", "free")])
+        self.assertEqual((entries[0]["pid"], entries[0]["host"]), (holder.pid, HOST))
+        self.assertEqual(entries[1], {"id": "b2", "state": "stale", "pid": dead.pid,
+                                      "host": "gone-host", "alloc_id": "a1",
+                                      "since": "2020-01-02T03:04:05.000Z"})
+        holder.stdin.close()
+        self.assertEqual(holder.wait(HANG_GUARD), 0)
+
+    def test_validate_only_accepts_a_valid_inventory_without_a_command(self):
+        result = self.run_lockable(self.args("--validate-only", "--requirements", "type=board"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("is valid: 6 resources, 3 matching", result.stdout)
+        self.assertFalse(os.path.exists(self.locks))
+
+    def test_validate_only_prints_every_problem(self):
+        self.write_inventory([{"id": "a"}, {"id": "a"}, {"name": "no id"}])
+        result = self.run_lockable(self.args("--validate-only", "--requirements", "broken"))
+        self.assertEqual((result.returncode, result.stdout), (65, ""))
+        lines = result.stderr.splitlines()
+        self.assertEqual(len(lines), 2, result.stderr)
+        self.assertIn(self.inventory, lines[0])
+        self.assertIn("duplicate ids", lines[0])
+        self.assertIn("--requirements: invalid requirements", lines[1])
+
+    def test_modes_take_no_command_and_do_not_combine(self):
+        for args in (["--list", "--", "true"], ["--status", "echo"], ["--validate-only", "x"]):
+            self.assert_one_error_line(self.run_lockable(self.args(*args)), 64, "take no command")
+        self.assert_one_error_line(self.run_lockable(self.args("--list", "--status")), 64,
+                                   "cannot be combined")
+        self.assert_one_error_line(self.run_lockable(self.args("--list", "--json")), 64,
+                                   "--json applies to --status only")
+
+
+if __name__ == "__main__":
+    main()
