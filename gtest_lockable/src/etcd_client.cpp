@@ -20,68 +20,12 @@ using nlohmann::json;
 using seconds = etcd_client::seconds;
 using steady = etcd_client::steady;
 
-constexpr std::string_view scheme = "etcd://";
-constexpr const char* uri_form = "etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX]";
 // The longest one connection attempt may take before the next endpoint gets its turn.
 constexpr seconds max_connect_time{1.0};
 // The shortest timeout worth giving an attempt, even when the budget is nearly spent.
 constexpr seconds min_attempt_time{0.05};
 // Pause between rounds over endpoints that all failed, so that a down cluster is not hammered.
 constexpr std::chrono::milliseconds round_pause{100};
-
-[[noreturn]] void bad_uri(const std::string& uri, const std::string& why) {
-  throw error(errc::invalid_argument,
-              "invalid lock server URI '" + uri + "': " + why + " (expected " + uri_form + ")");
-}
-
-bool is_host_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
-}
-
-bool is_prefix_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
-}
-
-etcd_endpoint parse_endpoint(const std::string& uri, const std::string& part) {
-  if (part.empty()) bad_uri(uri, "an endpoint in the list is empty");
-  etcd_endpoint ep;
-  std::string port_text;
-  if (part.front() == '[') {  // [IPv6]:port
-    const auto close = part.find(']');
-    if (close == std::string::npos) bad_uri(uri, "'" + part + "' lacks its closing ']'");
-    ep.host = part.substr(1, close - 1);
-    const std::string after = part.substr(close + 1);
-    if (!after.empty() && after.front() != ':') bad_uri(uri, "odd characters after ']'");
-    if (!after.empty()) port_text = after.substr(1);
-    const bool hex = !ep.host.empty() && std::all_of(ep.host.begin(), ep.host.end(), [](char c) {
-      return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
-    });
-    if (!hex) bad_uri(uri, "'" + ep.host + "' is not an IPv6 address");
-  } else {
-    if (std::count(part.begin(), part.end(), ':') > 1) {
-      bad_uri(uri, "'" + part + "' has odd characters (an IPv6 address goes in [])");
-    }
-    const auto colon = part.find(':');
-    ep.host = part.substr(0, colon);
-    if (colon != std::string::npos) port_text = part.substr(colon + 1);
-    if (ep.host.empty()) bad_uri(uri, "'" + part + "' has no host");
-    for (char c : ep.host) {
-      if (!is_host_char(c)) {
-        bad_uri(uri, "host '" + ep.host + "' has odd characters (an IPv6 address goes in [])");
-      }
-    }
-  }
-  if (!port_text.empty() || part.back() == ':') {
-    const bool digits = !port_text.empty() && port_text.size() <= 5 &&
-                        std::all_of(port_text.begin(), port_text.end(),
-                                    [](char c) { return c >= '0' && c <= '9'; });
-    ep.port = digits ? std::stoi(port_text) : 0;
-    if (ep.port < 1 || ep.port > 65535) {
-      bad_uri(uri, "port '" + port_text + "' of '" + part + "' is not a number from 1 to 65535");
-    }
-  }
-  return ep;
-}
 
 std::string format_seconds(seconds s) {
   char text[32];
@@ -153,52 +97,6 @@ std::string failure_text(httplib::Error failure) {
 }
 
 }  // namespace
-
-std::string etcd_endpoint::text() const {
-  const bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
-
-std::string etcd_uri::text() const {
-  std::string out(scheme);
-  for (std::size_t i = 0; i < endpoints.size(); ++i) out += (i ? "," : "") + endpoints[i].text();
-  return out + prefix;
-}
-
-etcd_uri parse_etcd_uri(const std::string& uri) {
-  if (uri.compare(0, scheme.size(), scheme) != 0) bad_uri(uri, "it must start with etcd://");
-  const std::string rest = uri.substr(scheme.size());
-  const auto slash = rest.find('/');
-  const std::string authority = rest.substr(0, slash);
-  std::string path = slash == std::string::npos ? "" : rest.substr(slash);
-  if (authority.empty()) bad_uri(uri, "it names no endpoint");
-  etcd_uri out;
-  for (std::size_t start = 0;;) {
-    const auto comma = authority.find(',', start);
-    out.endpoints.push_back(parse_endpoint(uri, authority.substr(start, comma - start)));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  while (!path.empty() && path.back() == '/') path.pop_back();
-  if (path.empty()) return out;  // the default prefix
-  // Segments of plain characters: the prefix becomes part of every key and of watch ranges, and
-  // "..", "//" or spaces in it are almost surely typing mistakes.
-  for (std::size_t start = 1; start <= path.size();) {
-    auto end = path.find('/', start);
-    if (end == std::string::npos) end = path.size();
-    const std::string segment = path.substr(start, end - start);
-    const bool plain = !segment.empty() && segment != "." && segment != ".." &&
-                       std::all_of(segment.begin(), segment.end(), is_prefix_char);
-    if (!plain) {
-      bad_uri(uri, "prefix '" + path +
-                       "' has odd characters: use letters, digits, '.', '_' and '-' between "
-                       "single slashes");
-    }
-    start = end + 1;
-  }
-  out.prefix = path;
-  return out;
-}
 
 std::string base64_encode(std::string_view data) {
   static constexpr char alphabet[] =

@@ -13,31 +13,14 @@
 #include <string_view>
 #include <vector>
 
+#include "src/etcd_uri.hpp"
+
 namespace httplib {
 class Client;
 enum class Error;
 }  // namespace httplib
 
 namespace gtest_lockable::detail {
-
-/// One member of an etcd cluster.
-struct etcd_endpoint {
-  std::string host;  ///< Name or IPv4 address; an IPv6 address without brackets.
-  int port = 2379;   ///< Client port.
-  /// `host:port`, with brackets around an IPv6 address.
-  std::string text() const;
-};
-
-/// A parsed `etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX]`.
-struct etcd_uri {
-  std::vector<etcd_endpoint> endpoints;          ///< In the order given.
-  std::string prefix = "/gtest_lockable/locks";  ///< Without a trailing slash.
-  /// The URI again, normalized (explicit ports, prefix), for messages.
-  std::string text() const;
-};
-
-/// Parses `uri`; throws `error` (`errc::invalid_argument`) naming it and what is wrong.
-etcd_uri parse_etcd_uri(const std::string& uri);
 
 /// Standard base64, as the gateway encodes keys and values.
 std::string base64_encode(std::string_view data);

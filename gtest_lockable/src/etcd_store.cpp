@@ -15,6 +15,7 @@
 #include "gtest_lockable/error.hpp"
 #include "src/etcd_client.hpp"
 #include "src/etcd_lease_keeper.hpp"
+#include "src/etcd_uri.hpp"
 #include "src/time_format.hpp"
 
 namespace gtest_lockable {
@@ -333,6 +334,8 @@ void check_duration(const char* name, seconds value, double min) {
 
 std::unique_ptr<lock_store> etcd_lock_store(const std::string& uri, etcd_options options) {
   auto parsed = detail::parse_etcd_uri(uri);
+  if (parsed.ttl) options.ttl = seconds(*parsed.ttl);
+  if (parsed.timeout) options.timeout = seconds(*parsed.timeout);
   check_duration("lease TTL", options.ttl, 1);
   check_duration("timeout", options.timeout, 0.1);
   check_duration("recheck interval", options.recheck_interval, 0.1);

@@ -27,6 +27,22 @@ TEST(etcd_uri_test, path_is_the_key_prefix) {
   EXPECT_EQ(described("etcd://h:1/team_a.v2-x"), "etcd lock server etcd://h:1/team_a.v2-x");
 }
 
+TEST(etcd_uri_test, parameters_set_the_ttl_and_timeout) {
+  EXPECT_EQ(described("etcd://h:1/x?ttl=3&timeout=0.5"),
+            "etcd lock server etcd://h:1/x?ttl=3&timeout=0.5");
+  EXPECT_EQ(described("etcd://h?timeout=2"),
+            "etcd lock server etcd://h:2379/gtest_lockable/locks?timeout=2");
+  // The URI's values go through the same checks as the options'.
+  try {
+    etcd_lock_store("etcd://h?ttl=0.5");
+    ADD_FAILURE() << "accepted a TTL of 0.5 s";
+  } catch (const error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "invalid etcd lease TTL of 0.5 s: give a number of seconds from 1 up");
+  }
+  EXPECT_THROW(etcd_lock_store("etcd://h?timeout=0"), error);
+}
+
 TEST(etcd_uri_test, malformed_uris_are_refused_with_the_reason) {
   const std::pair<const char*, const char*> cases[] = {
       {"http://h:2379", "it must start with etcd://"},
@@ -44,7 +60,10 @@ TEST(etcd_uri_test, malformed_uris_are_refused_with_the_reason) {
       {"etcd://h/a b", "prefix '/a b' has odd characters"},
       {"etcd://h/a//b", "prefix '/a//b' has odd characters"},
       {"etcd://h/a/../b", "prefix '/a/../b' has odd characters"},
-      {"etcd://h/a?x=1", "has odd characters"},
+      {"etcd://h/a?x=1", "unknown parameter 'x' (known: ttl, timeout)"},
+      {"etcd://h?ttl", "parameter ttl needs a number of seconds, not ''"},
+      {"etcd://h?ttl=3s", "parameter ttl needs a number of seconds, not '3s'"},
+      {"etcd://h?timeout=nan", "parameter timeout needs a number of seconds, not 'nan'"},
   };
   for (const auto& [uri, reason] : cases) {
     try {
@@ -55,8 +74,9 @@ TEST(etcd_uri_test, malformed_uris_are_refused_with_the_reason) {
       EXPECT_EQ(e.code(), errc::invalid_argument) << uri;
       EXPECT_EQ(what.rfind(std::string("invalid lock server URI '") + uri + "': ", 0), 0u) << what;
       EXPECT_NE(what.find(reason), std::string::npos) << what;
-      EXPECT_NE(what.find("(expected etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX])"),
-                std::string::npos)
+      EXPECT_NE(
+          what.find("(expected etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX][?ttl=S&timeout=S])"),
+          std::string::npos)
           << what;
     }
   }

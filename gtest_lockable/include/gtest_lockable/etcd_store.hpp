@@ -34,11 +34,13 @@ struct etcd_options {
 
 /// The etcd store: resource `ID` is locked by creating key `<prefix>/ID` in etcd, only if absent,
 /// attached to a lease that a background thread keeps alive. Many hosts that share one etcd
-/// (cluster) exclude each other. `uri` is `etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX]`: the
-/// endpoints of one cluster, tried in order when one fails (PORT defaults to 2379), and the key
-/// prefix (default `/gtest_lockable/locks`; letters, digits, `.`, `_`, `-` separated by `/`).
-/// Nothing is contacted until the first lock or status call. Throws `error`
-/// (`errc::invalid_argument`) naming `uri` when it is malformed.
+/// (cluster) exclude each other. `uri` is
+/// `etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX][?ttl=SECONDS&timeout=SECONDS]`: the endpoints of
+/// one cluster, tried in order when one fails (PORT defaults to 2379), the key prefix (default
+/// `/gtest_lockable/locks`; letters, digits, `.`, `_`, `-` separated by `/`), and values for
+/// `options.ttl` and `options.timeout` that win over those in `options`. Nothing is contacted
+/// until the first lock or status call. Throws `error` (`errc::invalid_argument`) naming `uri`
+/// when it is malformed.
 std::unique_ptr<lock_store> etcd_lock_store(const std::string& uri, etcd_options options = {});
 
 /// The store that a `--lock-folder` / `--lock-server` pair selects: the etcd store when
