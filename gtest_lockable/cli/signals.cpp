@@ -16,7 +16,9 @@ volatile sig_atomic_t write_fd = -1;
 
 // One byte per signal: the number in the low 7 bits, bit 7 set when the kernel sent it (a
 // terminal's ^C or hang-up reaches the whole foreground process group, the command included).
+// Byte 0, which no signal has, says that a held lock was lost.
 constexpr unsigned char from_kernel_bit = 0x80;
+constexpr unsigned char lock_lost_byte = 0;
 
 void on_signal(int number, siginfo_t* info, void*) {
   const int saved = errno;
@@ -74,7 +76,10 @@ class interruptible_store final : public lock_store {
 
  private:
   void check() {
-    if (const auto event = signals_.next(0)) throw interrupted{event->number};
+    // A lost lock is not a reason to stop waiting; its holder checks `held()` itself.
+    if (const auto event = signals_.next(0); event && !event->lock_lost()) {
+      throw interrupted{event->number};
+    }
   }
 
   std::shared_ptr<lock_store> inner_;
@@ -106,6 +111,15 @@ signal_pipe::~signal_pipe() {
 }
 
 void signal_pipe::watch_children() { install(SIGCHLD); }
+
+void signal_pipe::post_lock_lost() noexcept {
+  // The same write as a signal handler's: one byte, never blocking (a full pipe already wakes
+  // the reader), so the lock store's thread cannot get stuck here.
+  const int fd = write_fd;
+  if (fd >= 0) {
+    [[maybe_unused]] const auto n = ::write(fd, &lock_lost_byte, 1);
+  }
+}
 
 std::optional<signal_event> signal_pipe::next(int timeout_ms) {
   pollfd pfd{read_fd_, POLLIN, 0};
