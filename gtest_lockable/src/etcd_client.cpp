@@ -1,12 +1,6 @@
 #include "src/etcd_client.hpp"
 
-#include <httplib.h>
-#include <pthread.h>
-#include <signal.h>
-
 #include <algorithm>
-#include <cctype>
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -33,66 +27,20 @@ std::string format_seconds(seconds s) {
   return text;
 }
 
-// httplib takes timeouts as seconds and microseconds.
-template <typename set_timeout>
-void apply_timeout(seconds t, set_timeout&& set) {
-  const auto us =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::max(t, min_attempt_time));
-  set(static_cast<time_t>(us.count() / 1000000), static_cast<time_t>(us.count() % 1000000));
+std::chrono::microseconds micros(seconds t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::max(t, min_attempt_time));
 }
 
-// httplib 0.11 as Debian builds it sends without MSG_NOSIGNAL. It checks that a connection is
-// alive before each write, but etcd can close it (killed, restarted) just after that check, and
-// the write then raises SIGPIPE, which would end the whole test process. A write's SIGPIPE goes
-// to the writing thread, so blocking it around our requests and discarding one that we caused
-// leaves the rest of the process's signal handling untouched.
-class sigpipe_guard {
- public:
-  sigpipe_guard() {
-    sigset_t pending;
-    sigemptyset(&pending);
-    sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-    sigset_t pipe;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe, &old_mask_);
-  }
-  ~sigpipe_guard() {
-    sigset_t pending;
-    sigemptyset(&pending);
-    sigpending(&pending);
-    if (!was_pending_ && sigismember(&pending, SIGPIPE) == 1) {
-      sigset_t pipe;
-      sigemptyset(&pipe);
-      sigaddset(&pipe, SIGPIPE);
-      const timespec now{0, 0};
-      while (sigtimedwait(&pipe, nullptr, &now) < 0 && errno == EINTR) {
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
-  }
-  sigpipe_guard(const sigpipe_guard&) = delete;
-  sigpipe_guard& operator=(const sigpipe_guard&) = delete;
-
- private:
-  bool was_pending_ = false;
-  sigset_t old_mask_{};
-};
-
-// httplib's own names for its errors are single words ("Connection", "Read").
-std::string failure_text(httplib::Error failure) {
-  switch (failure) {
-    case httplib::Error::Connection:
-      return "cannot connect";
-    case httplib::Error::ConnectionTimeout:
-      return "connect timed out";
-    case httplib::Error::Read:
+// The transport's words are written for inventories; these are shorter, as a message lists one
+// per endpoint.
+std::string failure_text(const http_response& response) {
+  switch (response.failure) {
+    case http_failure::connect:
+      return response.failure_text == "cannot connect" ? "cannot connect" : "connect timed out";
+    case http_failure::io:
       return "no answer in time";
-    case httplib::Error::Write:
-      return "cannot send";
     default:
-      return httplib::to_string(failure);
+      return response.failure_text;
   }
 }
 
@@ -184,9 +132,10 @@ std::string etcd_reply::message() const {
   return "HTTP " + std::to_string(status);
 }
 
-etcd_client::etcd_client(std::vector<etcd_endpoint> endpoints) : endpoints_(std::move(endpoints)) {}
-
-etcd_client::~etcd_client() = default;
+etcd_client::etcd_client(std::vector<etcd_endpoint> endpoints)
+    : transport_(load_http_transport(errc::lock_store)),
+      endpoints_(std::move(endpoints)),
+      session_(transport_.open_session(), session_closer{&transport_}) {}
 
 std::string etcd_client::endpoints_text() const {
   std::string out;
@@ -194,20 +143,23 @@ std::string etcd_client::endpoints_text() const {
   return out;
 }
 
-httplib::Client& etcd_client::connect(std::size_t index, seconds connect_timeout,
-                                      seconds read_timeout) {
-  if (!client_) {
-    client_ = std::make_unique<httplib::Client>(endpoints_[index].host, endpoints_[index].port);
-    client_->set_keep_alive(true);  // one connection for the many small calls of a lock
-    // httplib writes headers and body separately; with Nagle's algorithm the body then waits
-    // for the server's delayed ACK (about 40 ms per request).
-    client_->set_tcp_nodelay(true);
-  }
-  apply_timeout(connect_timeout,
-                [&](time_t s, time_t us) { client_->set_connection_timeout(s, us); });
-  apply_timeout(read_timeout, [&](time_t s, time_t us) { client_->set_read_timeout(s, us); });
-  apply_timeout(read_timeout, [&](time_t s, time_t us) { client_->set_write_timeout(s, us); });
-  return *client_;
+http_response etcd_client::post(std::size_t index, const std::string& path, std::string payload,
+                                seconds connect_timeout, seconds read_timeout,
+                                std::function<bool(std::string_view)> receiver) {
+  http_request request;
+  request.method = "POST";
+  request.host = endpoints_[index].host;
+  request.port = endpoints_[index].port;
+  request.target = path;
+  request.body = std::move(payload);
+  request.content_type = "application/json";
+  request.connect_timeout = micros(connect_timeout);
+  request.read_timeout = micros(read_timeout);
+  // The transport writes headers and body separately; with Nagle's algorithm the body then waits
+  // for the server's delayed ACK (about 40 ms per request).
+  request.tcp_nodelay = true;
+  request.receiver = std::move(receiver);
+  return transport_.send(session_.get(), request);
 }
 
 etcd_reply etcd_client::call(const std::string& path, const json& body, seconds budget) {
@@ -222,15 +174,18 @@ etcd_reply etcd_client::call(const std::string& path, const json& body, seconds 
     // the others.
     const seconds attempt = std::min(
         remaining, std::max(max_connect_time, budget / static_cast<double>(endpoints_.size())));
-    auto& client = connect(current_, std::min(remaining, max_connect_time), attempt);
-    etcd_reply reply{0, nullptr, endpoints_[current_].text()};
-    const auto failure = post(client, path, payload, reply);
+    const http_response response =
+        post(current_, path, payload, std::min(remaining, max_connect_time), attempt);
+    etcd_reply reply{0, json::parse(response.body, nullptr, false), endpoints_[current_].text()};
+    if (reply.body.is_discarded()) reply.body = nullptr;
+    // A complete JSON body is an answer, whatever the transport thought of what followed it.
+    const bool answered =
+        response.failure == http_failure::none || (response.status != 0 && !reply.body.is_null());
+    if (answered) reply.status = response.status;
     if (reply.status != 0 && reply.status != 502 && reply.status != 503 && reply.status != 504) {
-      if (failure != httplib::Error::Success) client_.reset();
       return reply;
     }
-    failures[current_] = reply.status != 0 ? reply.message() : failure_text(failure);
-    client_.reset();
+    failures[current_] = reply.status != 0 ? reply.message() : failure_text(response);
     current_ = (current_ + 1) % endpoints_.size();
     ++failed;
     const auto now = steady::now();
@@ -252,36 +207,6 @@ etcd_reply etcd_client::call(const std::string& path, const json& body, seconds 
   }
 }
 
-httplib::Error etcd_client::post(httplib::Client& client, const std::string& path,
-                                 const std::string& payload, etcd_reply& reply) {
-  httplib::Request request;
-  request.method = "POST";
-  request.path = path;
-  request.body = payload;
-  request.set_header("Content-Type", "application/json");
-  // The body is collected by hand: etcd's gateway ends an error answer with a chunked trailer
-  // (Grpc-Trailer-Content-Type) that httplib 0.11 does not parse, failing the whole request
-  // with a read error after the body arrived intact.
-  int status = 0;
-  std::string body;
-  const sigpipe_guard no_sigpipe;
-  request.response_handler = [&](const httplib::Response& response) {
-    status = response.status;
-    return true;
-  };
-  request.content_receiver = [&](const char* data, std::size_t size, uint64_t, uint64_t) {
-    body.append(data, size);
-    return true;
-  };
-  const auto result = client.send(request);
-  reply.body = json::parse(body, nullptr, false);
-  if (reply.body.is_discarded()) reply.body = nullptr;
-  // A complete JSON body is an answer, whatever httplib thought of what followed it.
-  const bool answered = result || (status != 0 && !reply.body.is_null());
-  reply.status = answered ? status : 0;
-  return result.error();
-}
-
 json etcd_client::call_ok(const std::string& path, const json& body, seconds budget,
                           const std::string& what) {
   const etcd_reply reply = call(path, body, budget);
@@ -299,18 +224,11 @@ bool etcd_client::watch(const json& create_request, steady::time_point until,
   for (std::size_t tried = 0; tried < endpoints_.size(); ++tried) {
     const seconds remaining = until - steady::now();
     if (remaining <= seconds(0)) return true;
-    // The read timeout bounds the silence between events, so the whole wait ends near `until`.
-    auto& client = connect(current_, std::min(remaining, max_connect_time), remaining);
-    httplib::Request request;
-    request.method = "POST";
-    request.path = "/v3/watch";
-    request.body = payload;
-    request.set_header("Content-Type", "application/json");
     std::string buffer;
     bool answered = false;
-    request.content_receiver = [&](const char* data, std::size_t size, uint64_t, uint64_t) {
+    const auto receive = [&](std::string_view data) {
       answered = true;
-      buffer.append(data, size);
+      buffer.append(data);
       // The gateway streams one JSON object per line.
       for (auto eol = buffer.find('\n'); eol != std::string::npos; eol = buffer.find('\n')) {
         const auto message = json::parse(buffer.substr(0, eol), nullptr, false);
@@ -322,10 +240,10 @@ bool etcd_client::watch(const json& create_request, steady::time_point until,
       }
       return steady::now() < until;
     };
-    const sigpipe_guard no_sigpipe;
-    const auto result = client.send(request);
-    client_.reset();  // a streaming connection is not reused
-    if (answered || result) return true;
+    // The read timeout bounds the silence between events, so the whole wait ends near `until`.
+    const http_response response = post(current_, "/v3/watch", payload,
+                                        std::min(remaining, max_connect_time), remaining, receive);
+    if (answered || response.failure == http_failure::none) return true;
     current_ = (current_ + 1) % endpoints_.size();
   }
   return false;

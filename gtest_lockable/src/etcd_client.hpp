@@ -1,6 +1,7 @@
 // A minimal client of etcd's v3 JSON gateway (see DESIGN.md): the few calls the etcd lock store
-// needs, over plain HTTP, failing over between the endpoints of one cluster. No httplib types
-// here, so that only etcd_client.cpp compiles against it.
+// needs, over plain HTTP, failing over between the endpoints of one cluster. The requests go
+// through the HTTP module (http_transport.hpp), loaded when the first client is made, so a
+// process that never uses etcd never loads cpp-httplib or OpenSSL.
 #pragma once
 
 #include <chrono>
@@ -14,11 +15,7 @@
 #include <vector>
 
 #include "src/etcd_uri.hpp"
-
-namespace httplib {
-class Client;
-enum class Error;
-}  // namespace httplib
+#include "src/http_transport.hpp"
 
 namespace gtest_lockable::detail {
 
@@ -53,8 +50,9 @@ class etcd_client {
   using seconds = std::chrono::duration<double>;
   using steady = std::chrono::steady_clock;
 
+  /// A client of `endpoints`. Loads the HTTP module; throws `error` (`errc::lock_store`) when
+  /// it cannot be loaded.
   explicit etcd_client(std::vector<etcd_endpoint> endpoints);
-  ~etcd_client();
   etcd_client(const etcd_client&) = delete;
   etcd_client& operator=(const etcd_client&) = delete;
 
@@ -80,15 +78,21 @@ class etcd_client {
   std::string endpoints_text() const;
 
  private:
-  // One POST; fills `reply` (status 0: no answer) and returns httplib's error.
-  static httplib::Error post(httplib::Client& client, const std::string& path,
-                             const std::string& payload, etcd_reply& reply);
-  httplib::Client& connect(std::size_t index, seconds connect_timeout, seconds read_timeout);
+  struct session_closer {
+    const http_transport* transport;
+    void operator()(http_session* session) const noexcept { transport->close_session(session); }
+  };
 
+  // One POST of `payload` to endpoint `index`; a set `receiver` streams the answer to it.
+  http_response post(std::size_t index, const std::string& path, std::string payload,
+                     seconds connect_timeout, seconds read_timeout,
+                     std::function<bool(std::string_view)> receiver = {});
+
+  const http_transport& transport_;
   std::vector<etcd_endpoint> endpoints_;
   std::mutex mutex_;
-  std::size_t current_ = 0;                  // the endpoint that answered last
-  std::unique_ptr<httplib::Client> client_;  // connected to endpoints_[current_], or null
+  std::size_t current_ = 0;                                // the endpoint that answered last
+  std::unique_ptr<http_session, session_closer> session_;  // kept-alive connection to it
 };
 
 }  // namespace gtest_lockable::detail
