@@ -59,7 +59,8 @@ struct interrupted {
 };
 
 /// `inner`, except that a signal reported by `signals` makes a waiting lock call give up by
-/// throwing `interrupted` (before it takes anything), within one wake-up of the store.
+/// throwing `interrupted` (before it takes anything); one that arrives while the store itself
+/// waits for a release (holding nothing) ends the process at once with 128+N.
 std::shared_ptr<lock_store> interruptible(std::shared_ptr<lock_store> inner, signal_pipe& signals);
 
 }  // namespace gtest_lockable::cli
