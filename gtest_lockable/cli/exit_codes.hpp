@@ -16,6 +16,8 @@ inline constexpr int internal = 70;    ///< EX_SOFTWARE: a bug in lockable.
 inline constexpr int os_error = 71;    ///< EX_OSERR: fork, pipe or signal set-up failed.
 inline constexpr int lock_store = 74;  ///< EX_IOERR: the lock folder or lock store failed.
 inline constexpr int timeout = 75;     ///< EX_TEMPFAIL: matching resources stayed busy.
+/// EX_PROTOCOL: the lock server's lease was lost while the command ran (it got SIGTERM).
+inline constexpr int lock_lost = 76;
 inline constexpr int cannot_execute = 126;  ///< As in shells: the command is not executable.
 inline constexpr int not_found = 127;       ///< As in shells: the command does not exist.
 inline constexpr int signal_base = 128;     ///< 128+N: the command (or lockable) got signal N.

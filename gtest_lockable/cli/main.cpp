@@ -3,6 +3,8 @@
 
 #include <cstdio>
 #include <iostream>
+#include <memory>
+#include <mutex>
 #include <system_error>
 
 #include "cli/exit_codes.hpp"
@@ -11,6 +13,7 @@
 #include "cli/options.hpp"
 #include "cli/run.hpp"
 #include "cli/signals.hpp"
+#include "gtest_lockable/etcd_store.hpp"
 #include "gtest_lockable/lockable.hpp"
 #include "gtest_lockable/settings.hpp"
 
@@ -26,8 +29,46 @@ namespace {
 // Our messages go to stderr, one line each; stdout belongs to the command.
 void say(const std::string& line) { std::cerr << "lockable: " << line << std::endl; }
 
+// Why the lock was lost, written by the lock store's thread and read by main's.
+struct lost_notice {
+  std::mutex mutex;
+  std::string reason;
+};
+
+// A lock server's lease can be lost while the command runs; the store's thread then only records
+// why and wakes the main loop through the self-pipe, which stops the command.
+etcd_options lost_lock_reporting(const std::shared_ptr<lost_notice>& notice) {
+  etcd_options etcd;
+  etcd.on_lost = [notice](const std::string&, const std::string& reason) {
+    {
+      std::lock_guard<std::mutex> guard(notice->mutex);
+      if (notice->reason.empty()) notice->reason = reason;
+    }
+    signal_pipe::post_lock_lost();
+  };
+  return etcd;
+}
+
+int report_lost(lost_notice& notice, const allocation& held, const run_result* result) {
+  std::string reason;
+  {
+    std::lock_guard<std::mutex> guard(notice.mutex);
+    reason = notice.reason;
+  }
+  if (reason.empty()) reason = "lost the lock of '" + held.resource_id() + "'";
+  if (result == nullptr) {
+    say(reason + "; the command was not started");
+  } else {
+    say(reason + (result->terminated_for_lost_lock ? "; sent SIGTERM to the command"
+                                                   : " while the command ran"));
+  }
+  return exit_code::lock_lost;
+}
+
 int run_mode(const cli_options& opts) {
+  // Declared first, so that the lock store's thread (which writes to the pipe) ends before it.
   signal_pipe signals;
+  const auto notice = std::make_shared<lost_notice>();
   const auto requirements = parse_requirements_option(opts);
   // Look for the command before locking, so that a typo fails at once instead of after a wait.
   const auto candidates = command_candidates(opts.command.front(), std::getenv("PATH"));
@@ -39,12 +80,17 @@ int run_mode(const cli_options& opts) {
   options lock_opts;
   lock_opts.hostname = opts.hostname.value;
   lock_opts.resources = opts.resources.value;
-  lock_opts.store = interruptible(lock_folder_store(opts.lock_folder.value), signals);
+  lock_opts.store = interruptible(
+      open_lock_store(opts.lock_folder.value, opts.lock_server.value, lost_lock_reporting(notice)),
+      signals);
   if (!opts.quiet) lock_opts.on_wait = say;
   lockable locker(std::move(lock_opts));
   allocation held = locker.lock(requirements, opts.timeout);
   // A signal that came as the lock was taken: stop here rather than start the command.
-  if (const auto event = signals.next(0)) return exit_code::signal_base + event->number;
+  if (const auto event = signals.next(0); event && !event->lock_lost()) {
+    return exit_code::signal_base + event->number;
+  }
+  if (!held.held()) return report_lost(*notice, held, nullptr);
 
   if (!opts.quiet) {
     char waited[32];
@@ -57,8 +103,11 @@ int run_mode(const cli_options& opts) {
       environ, resource_variables(held.resource_info(), held.resource_id(), held.alloc_id()));
   const run_result result =
       run_command(opts.command, candidates, environment, held.descriptor(), signals);
+  // Whatever the command did, it did so without exclusive use of the resource for a while.
+  const bool lost = !held.held();
   held.unlock();
   if (!result.error.empty()) say(result.error);
+  if (lost) return report_lost(*notice, held, &result);
   return result.exit_status;
 }
 

@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "cli/exit_codes.hpp"
+#include "gtest_lockable/etcd_store.hpp"
 #include "gtest_lockable/lockable.hpp"
 
 namespace gtest_lockable::cli {
@@ -13,13 +14,14 @@ namespace {
 
 using nlohmann::json;
 
-// A lockable over the configured inventory and lock folder. Nothing is locked or created here:
-// the lock folder is only read (a missing one means every resource is free).
+// A lockable over the configured inventory and lock store. Nothing is locked or created here:
+// the lock folder is only read (a missing one means every resource is free), the lock server
+// only asked.
 lockable make_lockable(const cli_options& opts) {
   options lock_opts;
   lock_opts.hostname = opts.hostname.value;
   lock_opts.resources = opts.resources.value;
-  lock_opts.lock_folder = opts.lock_folder.value;
+  lock_opts.store = open_lock_store(opts.lock_folder.value, opts.lock_server.value);
   return lockable(std::move(lock_opts));
 }
 

@@ -24,7 +24,7 @@ struct value_flag {
 };
 
 // The names and defaults are py-lockable's, so its users' scripts keep working.
-const std::array<value_flag, 5> value_flags = {{
+const std::array<value_flag, 6> value_flags = {{
     {"--requirements", "R", env::requirements, "{}", "{}",
      "requirements: a JSON object or key=value&key2=value2 (a.b=x nests, true/false "
      "are booleans); hostname (see --hostname) and online=true are added unless "
@@ -34,8 +34,13 @@ const std::array<value_flag, 5> value_flags = {{
      "the inventory: a JSON array of resources, each with a unique \"id\"",
      &cli_options::resources},
     {"--lock-folder", "DIR", env::lock_folder, ".", ".",
-     "folder of the <id>.pid lock files (shared with py-lockable); created if missing",
+     "folder of the <id>.pid lock files (shared with py-lockable); created if missing; "
+     "unused with --lock-server",
      &cli_options::lock_folder},
+    {"--lock-server", "URI", env::lock_server, "", "none",
+     "keep the locks in etcd instead, to share resources between hosts: "
+     "etcd://HOST[:PORT][,...][/PREFIX][?ttl=SECONDS] (see docs/etcd.md)",
+     &cli_options::lock_server},
     {"--timeout", "SECONDS", env::timeout, "1", "1",
      "how long to wait for a matching resource to become free; fractions "
      "allowed, 0 tries once",
@@ -192,9 +197,11 @@ std::string help_text() {
                  "command gets each top-level field of the resource as an environment variable "
                  "named in upper case (ID, HOSTNAME, ONLINE, ...; strings as they are, other "
                  "values as JSON) and LOCKABLE_RESOURCE_ID, LOCKABLE_RESOURCE_INFO (the resource "
-                 "as JSON) and LOCKABLE_ALLOC_ID. The lock stays held as long as the command "
-                 "runs, also if lockable itself is killed. SIGINT, SIGTERM and SIGHUP are passed "
-                 "on to the command.",
+                 "as JSON) and LOCKABLE_ALLOC_ID. With a lock folder the lock stays held as long "
+                 "as the command runs, also if lockable itself is killed. With --lock-server it "
+                 "lives as long as lockable renews it: if it is lost (etcd unreachable for longer "
+                 "than the lease TTL), the command gets SIGTERM and lockable exits with 76. "
+                 "SIGINT, SIGTERM and SIGHUP are passed on to the command.",
                  0);
   out +=
       "\n"
@@ -224,8 +231,10 @@ std::string help_text() {
       {exit_code::no_match, "no resource in the inventory matches the requirements"},
       {exit_code::internal, "internal error in lockable"},
       {exit_code::os_error, "system error (fork, pipe)"},
-      {exit_code::lock_store, "lock folder problem (cannot create or write it)"},
+      {exit_code::lock_store,
+       "lock store problem: lock folder not writable, lock server unreachable"},
       {exit_code::timeout, "timeout: matching resources stayed busy"},
+      {exit_code::lock_lost, "the lock was lost (lock server); the command got SIGTERM"},
       {exit_code::cannot_execute, "the command is not executable"},
       {exit_code::not_found, "the command was not found"},
   };

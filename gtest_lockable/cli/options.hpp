@@ -32,6 +32,7 @@ struct cli_options {
   sourced requirements;              ///< JSON or `key=value&...`.
   sourced resources;                 ///< Inventory file or URI.
   sourced lock_folder;               ///< Lock folder.
+  sourced lock_server;               ///< etcd URI; empty: the lock folder is the store.
   sourced hostname;                  ///< Host name; empty: this host.
   seconds timeout{1.0};              ///< How long to wait for a resource.
   bool quiet = false;                ///< No messages of ours on stderr except errors.

@@ -119,11 +119,19 @@ run_result run_command(const std::vector<std::string>& argv,
     throw std::system_error(fork_errno, std::generic_category(), "fork");
   }
   signals.unblock();
+  bool lock_lost = false;
+  const auto forward = [&](const signal_event& event) {
+    if (event.lock_lost()) {
+      // The command must not carry on with a resource that may be someone else's by now.
+      if (!lock_lost) ::kill(pid, SIGTERM);
+      lock_lost = true;
+    } else if (event.number != SIGCHLD) {
+      ::kill(pid, event.number);
+    }
+  };
   // A signal held back while the child did not exist yet never reached it: send it on, also a
   // terminal's.
-  while (const auto event = signals.next(0)) {
-    if (event->number != SIGCHLD) ::kill(pid, event->number);
-  }
+  while (const auto event = signals.next(0)) forward(*event);
 
   // The report pipe closes on a successful exec; an errno on it means the command never ran.
   int exec_errno = 0;
@@ -144,10 +152,10 @@ run_result run_command(const std::vector<std::string>& argv,
     if (!event || event->number == SIGCHLD || got == sizeof exec_errno) continue;
     // A terminal's ^C already reached the child (same process group); sending it again would
     // make it see two.
-    if (!event->from_terminal) ::kill(pid, event->number);
+    if (!event->from_terminal) forward(*event);
   }
   if (got == sizeof exec_errno) return exec_failure(argv.front(), exec_errno);
-  return {exit_status(status), {}};
+  return {exit_status(status), {}, lock_lost};
 }
 
 }  // namespace gtest_lockable::cli

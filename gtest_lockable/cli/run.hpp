@@ -17,6 +17,7 @@ std::vector<std::string> command_candidates(const std::string& name, const char*
 struct run_result {
   int exit_status = 0;  ///< The command's status, 128+N for signal N, or 126/127 as in shells.
   std::string error;    ///< When the command could not start: the message, shell style.
+  bool terminated_for_lost_lock = false;  ///< It got SIGTERM because the lock was lost.
 };
 
 /// The result for a command none of whose `candidates` exists (`foo: command not found`), or
@@ -27,7 +28,8 @@ std::optional<run_result> check_command(const std::string& name,
 /// Runs `argv` (the program tried at each of `candidates`) with environment `environment`, and
 /// waits for it. The child inherits `keep_fd` (when >= 0) so that what it holds outlives
 /// `lockable`. SIGINT, SIGTERM and SIGHUP reported by `signals` are sent on to the child, except
-/// a terminal's own, which the child already got. Throws `std::system_error` when fork fails.
+/// a terminal's own, which the child already got; a lost lock (`signal_pipe::post_lock_lost`)
+/// sends it SIGTERM. Throws `std::system_error` when fork fails.
 run_result run_command(const std::vector<std::string>& argv,
                        const std::vector<std::string>& candidates,
                        const std::vector<std::string>& environment, int keep_fd,

@@ -1,27 +1,42 @@
 // Signals through a self-pipe: the handler only writes one byte, and every decision is taken in
-// ordinary code that polls the pipe, so no signal is lost between a check and a wait.
+// ordinary code that polls the pipe, so no signal is lost between a check and a wait. The one
+// exception is a lock call waiting inside its store, see `waiting_in_store`.
 #include "cli/signals.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <system_error>
+
+#include "cli/exit_codes.hpp"
 
 namespace gtest_lockable::cli {
 namespace {
 
 volatile sig_atomic_t write_fd = -1;
 
+// True while a lock call waits inside its store for a release. Nothing is held then (a lock call
+// holds nothing while it waits), so a termination signal can end the process at once, from the
+// handler. It must: the etcd store waits in a blocking HTTP read that retries on EINTR, so the
+// pipe would only be looked at when the wait ends, seconds later. The etcd store's spare lease
+// (no keys on it) then expires by itself.
+std::atomic<bool> waiting_in_store{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "used in a signal handler");
+
 // One byte per signal: the number in the low 7 bits, bit 7 set when the kernel sent it (a
 // terminal's ^C or hang-up reaches the whole foreground process group, the command included).
+// Byte 0, which no signal has, says that a held lock was lost.
 constexpr unsigned char from_kernel_bit = 0x80;
+constexpr unsigned char lock_lost_byte = 0;
 
 void on_signal(int number, siginfo_t* info, void*) {
   const int saved = errno;
   auto byte = static_cast<unsigned char>(number & 0x7f);
   if (info != nullptr && info->si_code == SI_KERNEL) byte |= from_kernel_bit;
+  if (number != SIGCHLD && waiting_in_store.load()) ::_exit(exit_code::signal_base + number);
   if (write_fd >= 0) {
     [[maybe_unused]] const auto n = ::write(write_fd, &byte, 1);  // full pipe: drop; still awake
   }
@@ -62,19 +77,25 @@ class interruptible_store final : public lock_store {
     return inner_->try_lock_all(ids, owner, busy);
   }
   void prepare_wait() override { inner_->prepare_wait(); }
-  // A signal during the inner poll interrupts it (EINTR); one that lands just before it is seen
-  // when the inner store wakes for its own safety poll, a fraction of a second later.
+  // A signal that came before the flag is set is in the pipe, and `check` sees it; one that
+  // comes after ends the process from the handler (see `waiting_in_store`).
   void wait(std::chrono::steady_clock::time_point deadline) override {
+    struct in_store {
+      in_store() { waiting_in_store = true; }
+      ~in_store() { waiting_in_store = false; }
+    } const waiting;
     check();
     inner_->wait(deadline);
-    check();
   }
   lock_status status(const std::string& id) override { return inner_->status(id); }
   std::string describe() const override { return inner_->describe(); }
 
  private:
   void check() {
-    if (const auto event = signals_.next(0)) throw interrupted{event->number};
+    // A lost lock is not a reason to stop waiting; its holder checks `held()` itself.
+    if (const auto event = signals_.next(0); event && !event->lock_lost()) {
+      throw interrupted{event->number};
+    }
   }
 
   std::shared_ptr<lock_store> inner_;
@@ -106,6 +127,15 @@ signal_pipe::~signal_pipe() {
 }
 
 void signal_pipe::watch_children() { install(SIGCHLD); }
+
+void signal_pipe::post_lock_lost() noexcept {
+  // The same write as a signal handler's: one byte, never blocking (a full pipe already wakes
+  // the reader), so the lock store's thread cannot get stuck here.
+  const int fd = write_fd;
+  if (fd >= 0) {
+    [[maybe_unused]] const auto n = ::write(fd, &lock_lost_byte, 1);
+  }
+}
 
 std::optional<signal_event> signal_pipe::next(int timeout_ms) {
   pollfd pfd{read_fd_, POLLIN, 0};

@@ -10,10 +10,12 @@
 
 namespace gtest_lockable::cli {
 
-/// A signal as the self-pipe reports it.
+/// A signal as the self-pipe reports it, or the news that a held lock was lost.
 struct signal_event {
-  int number = 0;              ///< The signal number.
+  int number = 0;              ///< The signal number; 0 for `post_lock_lost`.
   bool from_terminal = false;  ///< Sent by the kernel (a terminal's ^C or hang-up), not kill(2).
+  /// Whether this is `post_lock_lost`'s event rather than a signal.
+  bool lock_lost() const { return number == 0; }
 };
 
 /// Catches SIGINT, SIGTERM and SIGHUP (and SIGCHLD after `watch_children`) into a self-pipe, so
@@ -30,6 +32,9 @@ class signal_pipe {
 
   /// Also reports SIGCHLD, so that a child's end wakes `next`.
   void watch_children();
+  /// Reports a lost lock to `next` (an event whose `lock_lost()` is true). Callable from any
+  /// thread, e.g. a lock store's `on_lost` callback, while the instance exists; async-signal-safe.
+  static void post_lock_lost() noexcept;
   /// The next event, waiting up to `timeout_ms` (-1: until one comes); nothing when none came or
   /// the wait was interrupted.
   std::optional<signal_event> next(int timeout_ms);
@@ -54,7 +59,8 @@ struct interrupted {
 };
 
 /// `inner`, except that a signal reported by `signals` makes a waiting lock call give up by
-/// throwing `interrupted` (before it takes anything), within one wake-up of the store.
+/// throwing `interrupted` (before it takes anything); one that arrives while the store itself
+/// waits for a release (holding nothing) ends the process at once with 128+N.
 std::shared_ptr<lock_store> interruptible(std::shared_ptr<lock_store> inner, signal_pipe& signals);
 
 }  // namespace gtest_lockable::cli

@@ -147,8 +147,9 @@ class lock_environment final : public ::testing::Environment {
   void TearDown() override {
     plugin_state& s = state();
     if (s.held && s.holder_pid == ::getpid()) {
+      const bool lost = !s.held->held();
       s.held->unlock();
-      say("released '" + s.resource_id + "' after holding it " +
+      say((lost ? "lost '" : "released '") + s.resource_id + "' after holding it " +
           format_seconds(s.held->duration()));
       ::unsetenv(death_test_resource_variable);
     }
@@ -175,9 +176,11 @@ class outcome_listener final : public ::testing::EmptyTestEventListener {
   void OnTestStart(const ::testing::TestInfo&) override {
     if (in_death_test_child()) return;  // the parent already decided this test runs
     plugin_state& s = state();
+    lost_at_start_ = s.locks_lost;
     if (s.held && !s.held->held()) {
+      const std::string why = s.lost_since(0);
       fail("the lock on '" + s.resource_id + "' was lost (" + s.get_lockable().store().describe() +
-           ")");
+           (why.empty() ? "" : ": " + why) + "); this test did not run");
     } else if (!s.failure.empty()) {
       if (s.skip) {
         skip(s.failure);
@@ -187,7 +190,19 @@ class outcome_listener final : public ::testing::EmptyTestEventListener {
     }
   }
 
+  // A lock lost while the test ran: the test did not have the resource to itself all along, so
+  // its result cannot be trusted. GoogleTest calls OnTestEnd in reverse order of the listeners,
+  // so this failure lands before the console and XML printers report the test.
+  void OnTestEnd(const ::testing::TestInfo&) override {
+    if (in_death_test_child()) return;
+    plugin_state& s = state();
+    if (s.locks_lost == lost_at_start_) return;
+    fail("a lock was lost while this test ran: " + s.lost_since(lost_at_start_));
+  }
+
  private:
+  std::size_t lost_at_start_ = 0;
+
   // GoogleTest's own FAIL()/GTEST_SKIP() machinery, naming "gtest_lockable" as the place instead
   // of a source file of ours. Both stop the test before its fixture's SetUp.
   static void fail(const std::string& why) {

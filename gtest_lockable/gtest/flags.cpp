@@ -55,6 +55,13 @@ const flag flags[] = {
      [](plugin_settings& s, const std::string& value, const std::string&) {
        s.lock_folder = value.empty() ? default_lock_folder() : value;
      }},
+    {"lock_server", env::lock_server, "URI", [] { return std::string(); },
+     "Keep the locks in etcd instead of the lock folder, to share resources between hosts: "
+     "etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX][?ttl=SECONDS]. If the lock is lost while "
+     "held (etcd unreachable for longer than the TTL), the running and remaining tests fail.",
+     [](plugin_settings& s, const std::string& value, const std::string&) {
+       s.lock_server = value;
+     }},
     {"timeout", env::timeout, "SECONDS", [] { return std::string("10"); },
      "How long to wait for a matching resource to become free (0: do not wait).",
      [](plugin_settings& s, const std::string& value, const std::string& source) {

@@ -16,11 +16,12 @@ enum class unavailable_policy {
 
 /// The plugin's configuration: flags over environment variables over defaults.
 struct plugin_settings {
-  nlohmann::json requirements = nlohmann::json::object();        ///< Parsed requirements.
-  std::string resources;                                         ///< Inventory file or URI.
-  std::string lock_folder;                                       ///< Lock folder.
-  std::chrono::duration<double> timeout{0};                      ///< How long to wait.
-  std::string hostname;                                          ///< Empty: this host's name.
+  nlohmann::json requirements = nlohmann::json::object();  ///< Parsed requirements.
+  std::string resources;                                   ///< Inventory file or URI.
+  std::string lock_folder;                                 ///< Lock folder.
+  std::string lock_server;                   ///< etcd URI; empty: the lock folder is the store.
+  std::chrono::duration<double> timeout{0};  ///< How long to wait.
+  std::string hostname;                      ///< Empty: this host's name.
   unavailable_policy on_unavailable = unavailable_policy::fail;  ///< Policy.
   std::string error;  ///< Every configuration error in one line; empty when none.
 };

@@ -1,6 +1,7 @@
 // The plugin's entry point (`init`), its state, and what test bodies read from it.
 #include <cstdio>
 
+#include "gtest_lockable/etcd_store.hpp"
 #include "gtest_lockable/gtest.hpp"
 #include "plugin_state.hpp"
 
@@ -16,14 +17,32 @@ lockable& plugin_state::get_lockable() {
   std::lock_guard<std::mutex> guard(lockable_mutex);
   if (!locker) {
     const plugin_settings from = initialized ? settings : settings_from_environment();
+    etcd_options etcd;
+    // Runs on the store's thread, during some test: record and count; the listener reports it.
+    etcd.on_lost = [this](const std::string&, const std::string& reason) {
+      {
+        std::lock_guard<std::mutex> lost_guard(lost_mutex);
+        lost_reasons.push_back(reason);
+      }
+      ++locks_lost;
+    };
     options opts;
     opts.hostname = from.hostname;
     opts.resources = from.resources;
-    opts.lock_folder = from.lock_folder;
+    opts.store = open_lock_store(from.lock_folder, from.lock_server, std::move(etcd));
     opts.on_wait = [](const std::string& line) { say(line); };
     locker = std::make_unique<lockable>(std::move(opts));
   }
   return *locker;
+}
+
+std::string plugin_state::lost_since(std::size_t first) {
+  std::lock_guard<std::mutex> guard(lost_mutex);
+  std::string out;
+  for (std::size_t i = first; i < lost_reasons.size(); ++i) {
+    out += (out.empty() ? "" : "; ") + lost_reasons[i];
+  }
+  return out;
 }
 
 void say(const std::string& line) {

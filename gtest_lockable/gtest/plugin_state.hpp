@@ -4,10 +4,12 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "flags.hpp"
 #include "gtest_lockable/lockable.hpp"
@@ -31,6 +33,14 @@ struct plugin_state {
 
   std::string failure;  ///< Why the selected tests have no resource; empty when they have one.
   bool skip = false;    ///< Skip (rather than fail) the tests because of `failure`.
+
+  /// How many locks the lock server reported lost. Counted by the store's background thread,
+  /// which only signals; the listener reads it between tests and fails them.
+  std::atomic<std::size_t> locks_lost{0};
+  std::mutex lost_mutex;                  ///< Guards `lost_reasons`.
+  std::vector<std::string> lost_reasons;  ///< Why, in order; appended before `locks_lost` grows.
+  /// Lost-lock reasons from number `first` on, joined by "; ".
+  std::string lost_since(std::size_t first);
 
   /// The program's lockable, created from `settings` on first use. Throws `error`.
   lockable& get_lockable();

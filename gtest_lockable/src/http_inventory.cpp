@@ -106,7 +106,7 @@ class http_provider final : public inventory_provider {
     int attempts = 0;
     int retries = 0;
     while (true) {
-      const auto response = transport->get(request(at, deadline));
+      const auto response = transport->send(nullptr, request(at, deadline));
       ++attempts;
       std::string reason;
       std::optional<detail::fractional_seconds> retry_after;

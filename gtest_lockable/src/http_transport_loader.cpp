@@ -63,10 +63,10 @@ loaded_transport load() {
 
 }  // namespace
 
-const http_transport& load_http_transport() {
+const http_transport& load_http_transport(errc failure) {
   // Loaded once per process and never unloaded; a failure is remembered too.
   static const loaded_transport loaded = load();
-  if (loaded.transport == nullptr) throw error(errc::invalid_inventory, loaded.problem);
+  if (loaded.transport == nullptr) throw error(failure, loaded.problem);
   return *loaded.transport;
 }
 

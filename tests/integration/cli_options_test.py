@@ -82,6 +82,7 @@ class options_test(lockable_case):
                 ("--requirements R", "LOCKABLE_REQUIREMENTS", "default {}"),
                 ("--resources FILE", "LOCKABLE_RESOURCES", "default ./resources.json"),
                 ("--lock-folder DIR", "LOCKABLE_LOCK_FOLDER", "default ."),
+                ("--lock-server URI", "LOCKABLE_LOCK_SERVER", "default none"),
                 ("--timeout SECONDS", "LOCKABLE_TIMEOUT", "default 1"),
                 ("--hostname NAME", "LOCKABLE_HOSTNAME", "default this host's name")):
             self.assertIn(option, text)
@@ -89,7 +90,7 @@ class options_test(lockable_case):
         for option in ("--list", "--status", "--json", "--validate-only", "--quiet",
                        "--version", "Example:", "Exit status:"):
             self.assertIn(option, text)
-        for code in ("64", "65", "69", "74", "75", "126", "127", "128+N"):
+        for code in ("64", "65", "69", "74", "75", "76", "126", "127", "128+N"):
             self.assertRegex(text, r"\n  %s +\w" % code.replace("+", r"\+"))
         self.assertEqual(self.run_lockable([self.exe, "-h"]).stdout, text)
 

@@ -13,6 +13,7 @@ namespace env {
 inline constexpr const char* requirements = "LOCKABLE_REQUIREMENTS";  ///< JSON or key=value&...
 inline constexpr const char* resources = "LOCKABLE_RESOURCES";        ///< File path or URI.
 inline constexpr const char* lock_folder = "LOCKABLE_LOCK_FOLDER";    ///< Lock folder.
+inline constexpr const char* lock_server = "LOCKABLE_LOCK_SERVER";    ///< etcd://HOST:PORT/...
 inline constexpr const char* timeout = "LOCKABLE_TIMEOUT";            ///< Seconds.
 inline constexpr const char* hostname = "LOCKABLE_HOSTNAME";          ///< Host name.
 }  // namespace env

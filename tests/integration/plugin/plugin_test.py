@@ -198,8 +198,8 @@ class flags_test(plugin_case):
                 ours = self.output.find("--lockable_requirements=REQUIREMENTS")
                 self.assertGreaterEqual(gtest_help, 0, self.output)
                 self.assertGreater(ours, gtest_help, "our flags come after gtest's help")
-                for name in ["requirements", "resources", "lock_folder", "timeout", "hostname",
-                             "on_unavailable"]:
+                for name in ["requirements", "resources", "lock_folder", "lock_server", "timeout",
+                             "hostname", "on_unavailable"]:
                     self.assertIn(f"--lockable_{name}=", self.output)
                     self.assertIn(f"LOCKABLE_{name.upper()}", self.output)
                 self.assertNotIn("[ LOCKABLE ]", self.output)

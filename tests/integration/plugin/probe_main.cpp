@@ -104,6 +104,17 @@ TEST_F(board_test, forked_child_exit_keeps_parent_lock) {
   EXPECT_EQ(st.st_nlink, 1u) << "the child removed the parent's lock file";
 }
 
+// Tells the driver (PROBE_LOG) that it holds its resource, then runs until the lock server
+// reports the lock lost (bounded): the driver stops etcd meanwhile.
+TEST_F(board_test, runs_until_lock_lost) {
+  log_line("holding " + resource_id());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (allocation().held() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::printf("the test body ended; held: %s\n", allocation().held() ? "yes" : "no");
+}
+
 TEST(plain_test, second) { std::printf("second test ran\n"); }
 
 }  // namespace

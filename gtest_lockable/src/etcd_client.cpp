@@ -1,0 +1,252 @@
+#include "src/etcd_client.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "gtest_lockable/error.hpp"
+
+namespace gtest_lockable::detail {
+namespace {
+
+using nlohmann::json;
+using seconds = etcd_client::seconds;
+using steady = etcd_client::steady;
+
+// The longest one connection attempt may take before the next endpoint gets its turn.
+constexpr seconds max_connect_time{1.0};
+// The shortest timeout worth giving an attempt, even when the budget is nearly spent.
+constexpr seconds min_attempt_time{0.05};
+// Pause between rounds over endpoints that all failed, so that a down cluster is not hammered.
+constexpr std::chrono::milliseconds round_pause{100};
+
+std::string format_seconds(seconds s) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f s", s.count());
+  return text;
+}
+
+std::chrono::microseconds micros(seconds t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::max(t, min_attempt_time));
+}
+
+// The transport's words are written for inventories; these are shorter, as a message lists one
+// per endpoint.
+std::string failure_text(const http_response& response) {
+  switch (response.failure) {
+    case http_failure::connect:
+      return response.failure_text == "cannot connect" ? "cannot connect" : "connect timed out";
+    case http_failure::io:
+      return "no answer in time";
+    default:
+      return response.failure_text;
+  }
+}
+
+}  // namespace
+
+std::string base64_encode(std::string_view data) {
+  static constexpr char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  for (std::size_t i = 0; i < data.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, data.size() - i);
+    uint32_t v = 0;
+    for (std::size_t j = 0; j < 3; ++j) {
+      v = (v << 8) | (j < n ? static_cast<unsigned char>(data[i + j]) : 0U);
+    }
+    for (std::size_t j = 0; j < 4; ++j) {
+      out += j <= n ? alphabet[(v >> (18 - 6 * j)) & 63] : '=';
+    }
+  }
+  return out;
+}
+
+std::string base64_decode(std::string_view text) {
+  std::string out;
+  uint32_t v = 0;
+  int bits = 0;
+  for (char c : text) {
+    int d;
+    if (c >= 'A' && c <= 'Z')
+      d = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      d = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      d = c - '0' + 52;
+    else if (c == '+')
+      d = 62;
+    else if (c == '/')
+      d = 63;
+    else
+      continue;
+    v = (v << 6) | static_cast<uint32_t>(d);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((v >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+const json& json_field(const json& object, const char* key) {
+  static const json null;
+  if (!object.is_object()) return null;
+  const auto it = object.find(key);
+  return it == object.end() ? null : *it;
+}
+
+std::string json_text(const json& value) {
+  return value.is_string() ? value.get<std::string>() : std::string();
+}
+
+int64_t json_int(const json& value) {
+  if (value.is_number_integer()) return value.get<int64_t>();
+  if (!value.is_string()) return 0;
+  const auto& text = value.get_ref<const std::string&>();
+  char* end = nullptr;
+  const long long n = std::strtoll(text.c_str(), &end, 10);
+  return (end != text.c_str() && *end == '\0') ? n : 0;
+}
+
+std::string prefix_range_end(std::string prefix) {
+  while (!prefix.empty()) {
+    auto& last = reinterpret_cast<unsigned char&>(prefix.back());
+    if (last < 0xff) {
+      ++last;
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return std::string(1, '\0');  // etcd's "every key"
+}
+
+std::string etcd_reply::message() const {
+  for (const char* key : {"message", "error"}) {
+    auto text = json_text(json_field(body, key));
+    if (!text.empty()) return text;
+  }
+  return "HTTP " + std::to_string(status);
+}
+
+etcd_client::etcd_client(std::vector<etcd_endpoint> endpoints)
+    : transport_(load_http_transport(errc::lock_store)),
+      endpoints_(std::move(endpoints)),
+      session_(transport_.open_session(), session_closer{&transport_}) {}
+
+std::string etcd_client::endpoints_text() const {
+  std::string out;
+  for (std::size_t i = 0; i < endpoints_.size(); ++i) out += (i ? "," : "") + endpoints_[i].text();
+  return out;
+}
+
+http_response etcd_client::post(std::size_t index, const std::string& path, std::string payload,
+                                seconds connect_timeout, seconds read_timeout,
+                                std::function<bool(std::string_view)> receiver) {
+  http_request request;
+  request.method = "POST";
+  request.host = endpoints_[index].host;
+  request.port = endpoints_[index].port;
+  request.target = path;
+  request.body = std::move(payload);
+  request.content_type = "application/json";
+  request.connect_timeout = micros(connect_timeout);
+  request.read_timeout = micros(read_timeout);
+  // The transport writes headers and body separately; with Nagle's algorithm the body then waits
+  // for the server's delayed ACK (about 40 ms per request).
+  request.tcp_nodelay = true;
+  request.receiver = std::move(receiver);
+  return transport_.send(session_.get(), request);
+}
+
+etcd_reply etcd_client::call(const std::string& path, const json& body, seconds budget) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  const auto start = steady::now();
+  const auto deadline = start + std::chrono::duration_cast<steady::duration>(budget);
+  const std::string payload = body.dump();
+  std::vector<std::string> failures(endpoints_.size());
+  for (std::size_t failed = 0;;) {
+    const seconds remaining = deadline - steady::now();
+    // A member that accepts but does not answer (cut off from its cluster) must leave time for
+    // the others.
+    const seconds attempt = std::min(
+        remaining, std::max(max_connect_time, budget / static_cast<double>(endpoints_.size())));
+    const http_response response =
+        post(current_, path, payload, std::min(remaining, max_connect_time), attempt);
+    etcd_reply reply{0, json::parse(response.body, nullptr, false), endpoints_[current_].text()};
+    if (reply.body.is_discarded()) reply.body = nullptr;
+    // A complete JSON body is an answer, whatever the transport thought of what followed it.
+    const bool answered =
+        response.failure == http_failure::none || (response.status != 0 && !reply.body.is_null());
+    if (answered) reply.status = response.status;
+    if (reply.status != 0 && reply.status != 502 && reply.status != 503 && reply.status != 504) {
+      return reply;
+    }
+    failures[current_] = reply.status != 0 ? reply.message() : failure_text(response);
+    current_ = (current_ + 1) % endpoints_.size();
+    ++failed;
+    const auto now = steady::now();
+    if (now >= deadline) {
+      std::string tried;
+      for (std::size_t i = 0; i < endpoints_.size(); ++i) {
+        if (failures[i].empty()) continue;
+        tried += (tried.empty() ? "" : ", ") + endpoints_[i].text() + " (" + failures[i] + ")";
+      }
+      throw error(errc::lock_store, "cannot reach etcd at " + tried + " for " +
+                                        format_seconds(now - start) + " (" + path +
+                                        "); check that etcd runs there, or fix the lock server");
+    }
+    // A stale keep-alive connection fails once; a second failure in a row of every endpoint
+    // means the cluster is down or electing a leader: pause before the next round.
+    if (failed > endpoints_.size()) {
+      std::this_thread::sleep_for(std::min<steady::duration>(round_pause, deadline - now));
+    }
+  }
+}
+
+json etcd_client::call_ok(const std::string& path, const json& body, seconds budget,
+                          const std::string& what) {
+  const etcd_reply reply = call(path, body, budget);
+  if (reply.status != 200 || !reply.body.is_object()) {
+    throw error(errc::lock_store,
+                "etcd at " + reply.endpoint + " refused to " + what + ": " + reply.message());
+  }
+  return reply.body;
+}
+
+bool etcd_client::watch(const json& create_request, steady::time_point until,
+                        const std::function<bool(const json&)>& on_result) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  const std::string payload = json{{"create_request", create_request}}.dump();
+  for (std::size_t tried = 0; tried < endpoints_.size(); ++tried) {
+    const seconds remaining = until - steady::now();
+    if (remaining <= seconds(0)) return true;
+    std::string buffer;
+    bool answered = false;
+    const auto receive = [&](std::string_view data) {
+      answered = true;
+      buffer.append(data);
+      // The gateway streams one JSON object per line.
+      for (auto eol = buffer.find('\n'); eol != std::string::npos; eol = buffer.find('\n')) {
+        const auto message = json::parse(buffer.substr(0, eol), nullptr, false);
+        buffer.erase(0, eol + 1);
+        if (!message.is_object()) continue;
+        const auto& result = json_field(message, "result");
+        if (!result.is_object()) return false;  // an error object ends the stream
+        if (!on_result(result)) return false;
+      }
+      return steady::now() < until;
+    };
+    // The read timeout bounds the silence between events, so the whole wait ends near `until`.
+    const http_response response = post(current_, "/v3/watch", payload,
+                                        std::min(remaining, max_connect_time), remaining, receive);
+    if (answered || response.failure == http_failure::none) return true;
+    current_ = (current_ + 1) % endpoints_.size();
+  }
+  return false;
+}
+
+}  // namespace gtest_lockable::detail

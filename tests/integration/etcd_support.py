@@ -1,0 +1,88 @@
+"""A throw-away etcd server on 127.0.0.1 for the Python integration tests: ephemeral ports, a
+temporary data folder, stopped by PID. The C++ tests have the same in tests/support/etcd_server.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+ETCD = "/usr/bin/etcd"
+START_GUARD = 30  # seconds: a bound that only a broken etcd reaches
+
+
+def available():
+    return os.access(ETCD, os.X_OK)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class etcd_server:
+    """One etcd member; `uri(prefix, ttl=2)` names it for --lock-server. Call `close` (or use
+    `with`) to stop it and remove its folder."""
+
+    def __init__(self):
+        self.folder = tempfile.mkdtemp(prefix="etcd_test.")
+        self.client_port, peer_port = free_port(), free_port()
+        client = "http://127.0.0.1:%d" % self.client_port
+        peer = "http://127.0.0.1:%d" % peer_port
+        self.log = os.path.join(self.folder, "etcd.log")
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(
+                [ETCD, "--name", "test", "--data-dir", os.path.join(self.folder, "data"),
+                 "--listen-client-urls", client, "--advertise-client-urls", client,
+                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                 "--initial-cluster", "test=" + peer],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            self._wait_healthy(client)
+        except Exception:
+            self.close()
+            raise
+
+    def _wait_healthy(self, client):
+        # No proxy: the environment's http_proxy must not see loopback requests.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        deadline = time.monotonic() + START_GUARD
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                with opener.open(client + "/health", timeout=1) as answer:
+                    if json.load(answer).get("health") == "true":
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)  # polling a server that is starting; bounded by the deadline
+        with open(self.log) as log:
+            tail = log.read()[-2000:]
+        raise RuntimeError("etcd did not become healthy within %d s:\n%s" % (START_GUARD, tail))
+
+    def uri(self, prefix="/test/locks", **params):
+        query = "&".join("%s=%s" % item for item in params.items())
+        return "etcd://127.0.0.1:%d%s%s" % (self.client_port, prefix, "?" + query if query else "")
+
+    def stop(self, number=signal.SIGKILL):
+        """Stops etcd by PID (SIGKILL by default: it vanishes as in a crash) and reaps it."""
+        if self.process.poll() is None:
+            self.process.send_signal(number)
+            self.process.wait(timeout=START_GUARD)
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.close()
