@@ -297,13 +297,17 @@ TEST_F(http_inventory_test, too_many_redirects_are_refused) {
 
 TEST_F(http_inventory_test, an_oversized_body_is_refused) {
   const std::string big = "[" + std::string(1000, ' ') + "]";
-  server_.server().Get("/sized.json", [&](const httplib::Request&, httplib::Response& res) {
+  // The handlers copy `big`: the server thread may still be writing after the client hung up and
+  // this test body returned (capturing it by reference made that a use after free).
+  server_.server().Get("/sized.json", [big](const httplib::Request&, httplib::Response& res) {
     serve_json(res, big);
   });
-  server_.server().Get("/chunked.json", [&](const httplib::Request&, httplib::Response& res) {
+  server_.server().Get("/chunked.json", [big](const httplib::Request&, httplib::Response& res) {
     // No Content-Length: the limit must hold while the body streams in.
-    res.set_chunked_content_provider("application/json", [&](size_t, httplib::DataSink& sink) {
-      for (int i = 0; i < 10; ++i) sink.write(big.data(), big.size());
+    res.set_chunked_content_provider("application/json", [big](size_t, httplib::DataSink& sink) {
+      for (int i = 0; i < 10; ++i) {
+        if (!sink.write(big.data(), big.size())) return false;
+      }
       sink.done();
       return true;
     });
