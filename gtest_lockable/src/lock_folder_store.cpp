@@ -282,21 +282,23 @@ class folder_store final : public lock_store {
         status.holder = read_holder(fd.get());
         return nullptr;
       }
-      // The file we locked may have been released and unlinked between our open and our flock.
       struct stat held {
       }, named{};
       if (::fstat(fd.get(), &held) != 0) folder_error("cannot stat '" + path + "'", errno);
       if (!S_ISREG(held.st_mode)) return unusable(status, path, "is not a regular file"), nullptr;
-      if (::lstat(path.c_str(), &named) != 0 || held.st_dev != named.st_dev ||
-          held.st_ino != named.st_ino) {
-        continue;
-      }
       // py-lockable releases by close-then-unlink: a live PID in an unlocked file is a holder.
       status.holder = read_holder(fd.get());
       if (status.holder.pid > 0 && status.holder.pid != ::getpid() &&
           pid_alive(status.holder.pid)) {
         status.state = lock_state::held;
         return nullptr;
+      }
+      // The file we locked may have been released and unlinked between our open and our flock.
+      // Checked after the PID: a py-lockable holder unlinks after its close and only then exits,
+      // so once its PID is dead, its unlink (if any) is done and shows here.
+      if (::lstat(path.c_str(), &named) != 0 || held.st_dev != named.st_dev ||
+          held.st_ino != named.st_ino) {
+        continue;
       }
       write_owner(fd.get(), path, owner);
       return std::make_unique<folder_lock>(fd.release(), path);
