@@ -12,6 +12,7 @@
 
 #include "gtest_lockable/error.hpp"
 #include "src/inventory_detail.hpp"
+#include "src/json_util.hpp"
 
 namespace gtest_lockable {
 namespace {
@@ -151,7 +152,7 @@ std::vector<std::string> detail::inventory_problems(const json& entries) {
     }
     const std::string text = resource_id_text(entry);
     if (const std::string why = unsafe_id_reason(text); !why.empty()) {
-      problems.push_back(where + " has id " + id->dump() + ", which " + why +
+      problems.push_back(where + " has id " + detail::json_text(*id) + ", which " + why +
                          " (ids name lock files)");
       continue;
     }

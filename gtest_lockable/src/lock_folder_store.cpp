@@ -16,6 +16,7 @@
 
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/lock_store.hpp"
+#include "src/json_util.hpp"
 #include "src/time_format.hpp"
 
 namespace gtest_lockable {
@@ -86,10 +87,15 @@ holder_info read_holder(int fd) {
   if (first.empty()) holder.pid = 0;
   if (eol != std::string::npos) {
     const auto details = nlohmann::json::parse(text.substr(eol + 1), nullptr, false);
+    // Anyone who can write the folder can write this line: take only strings from it.
+    const auto text_field = [&details](const char* key) {
+      const auto it = details.find(key);
+      return it != details.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
     if (details.is_object()) {
-      holder.host = details.value("host", "");
-      holder.alloc_id = details.value("alloc_id", "");
-      holder.since = details.value("since", "");
+      holder.host = text_field("host");
+      holder.alloc_id = text_field("alloc_id");
+      holder.since = text_field("since");
     }
   }
   return holder;
@@ -311,7 +317,7 @@ class folder_store final : public lock_store {
   void write_owner(int fd, const std::string& path, const lock_owner& owner) {
     const nlohmann::json details = {
         {"host", owner.host}, {"alloc_id", owner.alloc_id}, {"since", detail::utc_now_iso8601()}};
-    const std::string text = std::to_string(::getpid()) + "\n" + details.dump() + "\n";
+    const std::string text = std::to_string(::getpid()) + "\n" + detail::json_text(details) + "\n";
     if (::fchmod(fd, file_mode_) != 0 || ::ftruncate(fd, 0) != 0 ||
         ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
       const int err = errno;
