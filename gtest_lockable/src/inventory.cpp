@@ -22,6 +22,10 @@ using nlohmann::json;
 // "<id>.pid" must fit in one path component.
 constexpr std::size_t max_id_length = NAME_MAX - 4;
 
+// Levels of objects and arrays in an entry (the entry itself is level 1). Deeper data would
+// overflow the stack when an entry is copied, compared or printed, and no lab needs it.
+constexpr int max_entry_depth = 100;
+
 std::string single_quoted(const std::string& s) { return "'" + s + "'"; }
 
 // Why `id` cannot be a lock file name, or empty if it can.
@@ -137,6 +141,11 @@ std::vector<std::string> detail::inventory_problems(const json& entries) {
     const std::string where = "entry " + std::to_string(i);
     if (!entry.is_object()) {
       problems.push_back(where + " is " + entry.type_name() + ", not an object");
+      continue;
+    }
+    if (detail::nests_deeper_than(entry, max_entry_depth)) {
+      problems.push_back(where + " nests objects and arrays more than " +
+                         std::to_string(max_entry_depth) + " levels deep");
       continue;
     }
     const auto id = entry.find("id");

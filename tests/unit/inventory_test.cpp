@@ -110,6 +110,20 @@ TEST(inventory_test, unsafe_ids_are_refused) {
             std::string::npos);
 }
 
+// Parsing is iterative, but copying, comparing and printing an entry recurse once per level:
+// an entry nested 100,000 deep crashed the lockable command when it copied the chosen resource.
+TEST(inventory_test, deeply_nested_entries_are_refused) {
+  const auto nested = [](int levels) {
+    return R"([{"id": "a"}, {"id": "b", "x": )" + std::string(levels, '[') +
+           std::string(levels, ']') + "}]";
+  };
+  EXPECT_EQ(error_of(nested(100000)),
+            "invalid inventory 'inv.json': entry 1 nests objects and arrays more than 100 levels "
+            "deep");
+  EXPECT_EQ(error_of(nested(100)), error_of(nested(100000)));  // the entry is level 1
+  EXPECT_EQ(parse_inventory(nested(99), "inv.json").resources.size(), 2u);
+}
+
 TEST(inventory_test, all_duplicate_ids_are_listed) {
   EXPECT_EQ(error_of(R"([{"id": "a"}, {"id": "b"}, {"id": "a"}, {"id": 1}, {"id": "1"}])"),
             "invalid inventory 'inv.json': duplicate ids: '1' (entries 3 4), 'a' (entries 0 2)");

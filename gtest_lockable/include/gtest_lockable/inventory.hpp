@@ -19,8 +19,9 @@ struct inventory {
 std::string resource_id_text(const nlohmann::json& resource);
 
 /// Validates a parsed inventory and returns it. Throws `error` (`errc::invalid_inventory`) naming
-/// `origin` when it is not an array, an entry is not an object, an id is missing or not a string
-/// or integer, an id is not a safe file name, or ids repeat (all repeats are listed).
+/// `origin` when it is not an array, an entry is not an object or nests objects and arrays more
+/// than 100 levels deep, an id is missing or not a string or integer, an id is not a safe file
+/// name, or ids repeat (all repeats are listed).
 inventory make_inventory(nlohmann::json entries, std::string origin);
 
 /// Parses and validates inventory text; parse errors name `origin`, the line and the column.
