@@ -276,11 +276,18 @@ class folder_store final : public lock_store {
           ensure_folder();
           continue;
         }
-        if (errno == ELOOP) return unusable(status, path, "is a symbolic link"), nullptr;
-        if (errno == EACCES || errno == EISDIR || errno == ENXIO) {
-          return unusable(status, path, errno_text(errno)), nullptr;
+        const int err = errno;
+        if (err == ELOOP) return unusable(status, path, "is a symbolic link"), nullptr;
+        // EACCES for a file that is not there: the folder refuses new files (its mode changed
+        // since we checked it, or a file system refuses even root). Not the file's fault.
+        struct stat st {};
+        if (err == EACCES && ::lstat(path.c_str(), &st) != 0 && errno == ENOENT) {
+          folder_error("cannot create '" + path + "'", err);
         }
-        folder_error("cannot open '" + path + "'", errno);
+        if (err == EACCES || err == EISDIR || err == ENXIO) {
+          return unusable(status, path, errno_text(err)), nullptr;
+        }
+        folder_error("cannot open '" + path + "'", err);
       }
       if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
         if (errno != EWOULDBLOCK) folder_error("cannot flock '" + path + "'", errno);
