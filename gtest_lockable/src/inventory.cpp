@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -21,6 +22,10 @@ using nlohmann::json;
 
 // "<id>.pid" must fit in one path component.
 constexpr std::size_t max_id_length = NAME_MAX - 4;
+
+// The largest inventory file read. A file system can present a file of any size (a sparse file,
+// a device); reading one of many GiB would exhaust memory long before its parse fails.
+constexpr std::uint64_t max_file_bytes = 256ULL << 20;
 
 // Levels of objects and arrays in an entry (the entry itself is level 1). Deeper data would
 // overflow the stack when an entry is copied, compared or printed, and no lab needs it.
@@ -71,9 +76,17 @@ class file_provider final : public inventory_provider {
       throw error(errc::invalid_inventory,
                   "cannot read inventory " + single_quoted(path_) + ": not a regular file");
     }
+    if (static_cast<std::uint64_t>(st.st_size) > max_file_bytes) {
+      ::close(fd);
+      too_big();
+    }
     text.resize(static_cast<std::size_t>(st.st_size));
     std::size_t got = 0;
     while (true) {
+      if (got > max_file_bytes) {  // it grew while we read it
+        ::close(fd);
+        too_big();
+      }
       if (got == text.size()) text.resize(text.size() + 4096 + text.size() / 2);
       const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
       if (n < 0 && errno == EINTR) continue;
@@ -105,6 +118,12 @@ class file_provider final : public inventory_provider {
       return dev == o.dev && ino == o.ino && size == o.size && sec == o.sec && nsec == o.nsec;
     }
   };
+
+  [[noreturn]] void too_big() const {
+    throw error(errc::invalid_inventory, "cannot read inventory " + single_quoted(path_) +
+                                             ": larger than " +
+                                             std::to_string(max_file_bytes >> 20) + " MiB");
+  }
 
   [[noreturn]] void unreadable(int err) const {
     throw error(errc::invalid_inventory, "cannot read inventory " + single_quoted(path_) + ": " +

@@ -153,6 +153,25 @@ TEST(inventory_test, directory_is_not_an_inventory) {
   EXPECT_THROW(file_inventory(dir.path().string())->load(), error);
 }
 
+// A sparse 30 GiB file made `lockable` try to allocate it ("internal error: std::bad_alloc");
+// one that fits in memory would have been allocated and zero-filled before its parse failed.
+TEST(inventory_test, file_larger_than_256_mib_is_refused_unread) {
+  temp_dir dir;
+  const auto path = dir.path() / "huge.json";
+  write(path, "[]");
+  fs::resize_file(path, (256ULL << 20) + 1);  // sparse: no disk space, no time
+  try {
+    file_inventory(path.string())->load();
+    FAIL() << "no error";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::invalid_inventory);
+    EXPECT_EQ(std::string(e.what()),
+              "cannot read inventory '" + path.string() + "': larger than 256 MiB");
+  }
+  fs::resize_file(path, 30ULL << 30);
+  EXPECT_THROW(file_inventory(path.string())->load(), error);
+}
+
 TEST(inventory_test, file_is_reread_when_it_changes) {
   temp_dir dir;
   const auto path = dir.path() / "resources.json";

@@ -40,7 +40,8 @@ class inventory_provider {
 /// An inventory held in memory (validated once, at construction).
 std::unique_ptr<inventory_provider> memory_inventory(nlohmann::json entries);
 
-/// An inventory file, re-read whenever its size, modification time or inode changes.
+/// An inventory file, re-read whenever its size, modification time or inode changes. A file
+/// larger than 256 MiB is refused (`errc::invalid_inventory`) without reading it.
 std::unique_ptr<inventory_provider> file_inventory(std::string path);
 
 /// The provider for `source`: a URI (`http://`, `https://`) or a file path.
