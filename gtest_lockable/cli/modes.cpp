@@ -14,6 +14,11 @@ namespace {
 
 using nlohmann::json;
 
+// Text that never throws: requirements from the command line may hold invalid UTF-8.
+std::string text_of(const json& value, int indent = -1) {
+  return value.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
 // A lockable over the configured inventory and lock store. Nothing is locked or created here:
 // the lock folder is only read (a missing one means every resource is free), the lock server
 // only asked.
@@ -51,7 +56,7 @@ json parse_requirements_option(const cli_options& opts) {
 int list_mode(const cli_options& opts, std::ostream& out) {
   const json requirements = parse_requirements_option(opts);
   auto selector = make_lockable(opts);
-  out << json(selector.select(requirements)).dump(2) << '\n';
+  out << text_of(json(selector.select(requirements)), 2) << '\n';
   return 0;
 }
 
@@ -60,7 +65,7 @@ int status_mode(const cli_options& opts, std::ostream& out) {
   auto selector = make_lockable(opts);
   const auto states = selector.status(requirements);
   if (opts.json) {
-    out << status_json(states).dump(2) << '\n';
+    out << text_of(status_json(states), 2) << '\n';
   } else {
     out << status_table(states);
   }
@@ -91,7 +96,7 @@ int validate_mode(const cli_options& opts, std::ostream& out, std::ostream& err)
   const auto matching = std::count_if(inv->resources.begin(), inv->resources.end(),
                                       [&](const json& r) { return selector->matches(r); });
   out << "inventory '" << opts.resources.value << "' is valid: " << inv->resources.size()
-      << " resources, " << matching << " matching " << effective.dump() << '\n';
+      << " resources, " << matching << " matching " << text_of(effective) << '\n';
   return 0;
 }
 

@@ -29,6 +29,12 @@ run_result exec_failure(const std::string& name, int err) {
     const bool bare = name.find('/') == std::string::npos;
     return {exit_code::not_found, name + ": " + (bare ? "command not found" : std::strerror(err))};
   }
+  if (err == E2BIG) {  // the command line is the user's; the environment has the resource
+    return {exit_code::cannot_execute,
+            name + ": " + std::strerror(err) +
+                " (the command line, or the environment with the resource's fields, is too "
+                "large: one variable may hold at most 128 KiB)"};
+  }
   return {exit_code::cannot_execute, name + ": " + std::strerror(err)};
 }
 

@@ -33,6 +33,11 @@ std::string format_seconds(std::chrono::duration<double> d) {
   return text;
 }
 
+// Text that never throws (invalid UTF-8 is replaced): nothing may escape into GoogleTest.
+std::string text_of(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 // XML attribute names allow fewer characters than JSON keys.
 std::string property_name(const std::string& key) {
   std::string name = "resource_";
@@ -50,7 +55,7 @@ void record_properties(const json& resource_info) {
   if (!resource_info.is_object()) return;
   for (const auto& [key, value] : resource_info.items()) {
     ::testing::Test::RecordProperty(property_name(key),
-                                    value.is_string() ? value.get<std::string>() : value.dump());
+                                    value.is_string() ? value.get<std::string>() : text_of(value));
   }
 }
 
@@ -124,7 +129,7 @@ class lock_environment final : public ::testing::Environment {
       s.resource_id = held->resource_id();
       s.holder_pid = ::getpid();
       s.held = std::move(held);
-      ::setenv(death_test_resource_variable, s.resource_info.dump().c_str(), 1);
+      ::setenv(death_test_resource_variable, text_of(s.resource_info).c_str(), 1);
       record_properties(s.resource_info);
       const int tests = ::testing::UnitTest::GetInstance()->test_to_run_count();
       say("holding '" + s.resource_id + "' (waited " + format_seconds(s.held->queue_time()) +

@@ -6,12 +6,14 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <mutex>
 
 #include "gtest_lockable/error.hpp"
 #include "src/inventory_detail.hpp"
+#include "src/json_util.hpp"
 
 namespace gtest_lockable {
 namespace {
@@ -20,6 +22,14 @@ using nlohmann::json;
 
 // "<id>.pid" must fit in one path component.
 constexpr std::size_t max_id_length = NAME_MAX - 4;
+
+// The largest inventory file read. A file system can present a file of any size (a sparse file,
+// a device); reading one of many GiB would exhaust memory long before its parse fails.
+constexpr std::uint64_t max_file_bytes = 256ULL << 20;
+
+// Levels of objects and arrays in an entry (the entry itself is level 1). Deeper data would
+// overflow the stack when an entry is copied, compared or printed, and no lab needs it.
+constexpr int max_entry_depth = 100;
 
 std::string single_quoted(const std::string& s) { return "'" + s + "'"; }
 
@@ -66,9 +76,17 @@ class file_provider final : public inventory_provider {
       throw error(errc::invalid_inventory,
                   "cannot read inventory " + single_quoted(path_) + ": not a regular file");
     }
+    if (static_cast<std::uint64_t>(st.st_size) > max_file_bytes) {
+      ::close(fd);
+      too_big();
+    }
     text.resize(static_cast<std::size_t>(st.st_size));
     std::size_t got = 0;
     while (true) {
+      if (got > max_file_bytes) {  // it grew while we read it
+        ::close(fd);
+        too_big();
+      }
       if (got == text.size()) text.resize(text.size() + 4096 + text.size() / 2);
       const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
       if (n < 0 && errno == EINTR) continue;
@@ -100,6 +118,12 @@ class file_provider final : public inventory_provider {
       return dev == o.dev && ino == o.ino && size == o.size && sec == o.sec && nsec == o.nsec;
     }
   };
+
+  [[noreturn]] void too_big() const {
+    throw error(errc::invalid_inventory, "cannot read inventory " + single_quoted(path_) +
+                                             ": larger than " +
+                                             std::to_string(max_file_bytes >> 20) + " MiB");
+  }
 
   [[noreturn]] void unreadable(int err) const {
     throw error(errc::invalid_inventory, "cannot read inventory " + single_quoted(path_) + ": " +
@@ -138,6 +162,11 @@ std::vector<std::string> detail::inventory_problems(const json& entries) {
       problems.push_back(where + " is " + entry.type_name() + ", not an object");
       continue;
     }
+    if (detail::nests_deeper_than(entry, max_entry_depth)) {
+      problems.push_back(where + " nests objects and arrays more than " +
+                         std::to_string(max_entry_depth) + " levels deep");
+      continue;
+    }
     const auto id = entry.find("id");
     if (id == entry.end()) {
       problems.push_back(where + " has no 'id'");
@@ -151,7 +180,7 @@ std::vector<std::string> detail::inventory_problems(const json& entries) {
     }
     const std::string text = resource_id_text(entry);
     if (const std::string why = unsafe_id_reason(text); !why.empty()) {
-      problems.push_back(where + " has id " + id->dump() + ", which " + why +
+      problems.push_back(where + " has id " + detail::json_text(*id) + ", which " + why +
                          " (ids name lock files)");
       continue;
     }

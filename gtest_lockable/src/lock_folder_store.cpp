@@ -16,6 +16,7 @@
 
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/lock_store.hpp"
+#include "src/json_util.hpp"
 #include "src/time_format.hpp"
 
 namespace gtest_lockable {
@@ -86,10 +87,15 @@ holder_info read_holder(int fd) {
   if (first.empty()) holder.pid = 0;
   if (eol != std::string::npos) {
     const auto details = nlohmann::json::parse(text.substr(eol + 1), nullptr, false);
+    // Anyone who can write the folder can write this line: take only strings from it.
+    const auto text_field = [&details](const char* key) {
+      const auto it = details.find(key);
+      return it != details.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
     if (details.is_object()) {
-      holder.host = details.value("host", "");
-      holder.alloc_id = details.value("alloc_id", "");
-      holder.since = details.value("since", "");
+      holder.host = text_field("host");
+      holder.alloc_id = text_field("alloc_id");
+      holder.since = text_field("since");
     }
   }
   return holder;
@@ -273,11 +279,18 @@ class folder_store final : public lock_store {
           ensure_folder();
           continue;
         }
-        if (errno == ELOOP) return unusable(status, path, "is a symbolic link"), nullptr;
-        if (errno == EACCES || errno == EISDIR || errno == ENXIO) {
-          return unusable(status, path, errno_text(errno)), nullptr;
+        const int err = errno;
+        if (err == ELOOP) return unusable(status, path, "is a symbolic link"), nullptr;
+        // EACCES for a file that is not there: the folder refuses new files (its mode changed
+        // since we checked it, or a file system refuses even root). Not the file's fault.
+        struct stat st {};
+        if (err == EACCES && ::lstat(path.c_str(), &st) != 0 && errno == ENOENT) {
+          folder_error("cannot create '" + path + "'", err);
         }
-        folder_error("cannot open '" + path + "'", errno);
+        if (err == EACCES || err == EISDIR || err == ENXIO) {
+          return unusable(status, path, errno_text(err)), nullptr;
+        }
+        folder_error("cannot open '" + path + "'", err);
       }
       if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
         if (errno != EWOULDBLOCK) folder_error("cannot flock '" + path + "'", errno);
@@ -285,21 +298,23 @@ class folder_store final : public lock_store {
         status.holder = read_holder(fd.get());
         return nullptr;
       }
-      // The file we locked may have been released and unlinked between our open and our flock.
       struct stat held {
       }, named{};
       if (::fstat(fd.get(), &held) != 0) folder_error("cannot stat '" + path + "'", errno);
       if (!S_ISREG(held.st_mode)) return unusable(status, path, "is not a regular file"), nullptr;
-      if (::lstat(path.c_str(), &named) != 0 || held.st_dev != named.st_dev ||
-          held.st_ino != named.st_ino) {
-        continue;
-      }
       // py-lockable releases by close-then-unlink: a live PID in an unlocked file is a holder.
       status.holder = read_holder(fd.get());
       if (status.holder.pid > 0 && status.holder.pid != ::getpid() &&
           pid_alive(status.holder.pid)) {
         status.state = lock_state::held;
         return nullptr;
+      }
+      // The file we locked may have been released and unlinked between our open and our flock.
+      // Checked after the PID: a py-lockable holder unlinks after its close and only then exits,
+      // so once its PID is dead, its unlink (if any) is done and shows here.
+      if (::lstat(path.c_str(), &named) != 0 || held.st_dev != named.st_dev ||
+          held.st_ino != named.st_ino) {
+        continue;
       }
       write_owner(fd.get(), path, owner);
       return std::make_unique<folder_lock>(fd.release(), path);
@@ -312,7 +327,7 @@ class folder_store final : public lock_store {
   void write_owner(int fd, const std::string& path, const lock_owner& owner) {
     const nlohmann::json details = {
         {"host", owner.host}, {"alloc_id", owner.alloc_id}, {"since", detail::utc_now_iso8601()}};
-    const std::string text = std::to_string(::getpid()) + "\n" + details.dump() + "\n";
+    const std::string text = std::to_string(::getpid()) + "\n" + detail::json_text(details) + "\n";
     if (::fchmod(fd, file_mode_) != 0 || ::ftruncate(fd, 0) != 0 ||
         ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
       const int err = errno;

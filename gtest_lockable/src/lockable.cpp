@@ -4,6 +4,7 @@
 #include <mutex>
 #include <random>
 
+#include "src/json_util.hpp"
 #include "src/time_format.hpp"
 
 namespace gtest_lockable {
@@ -184,7 +185,7 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
         if (candidates[q].empty()) {
           throw error(errc::no_match, "no resource in " + impl_->inventory->describe() + " (" +
                                           std::to_string(inv->resources.size()) +
-                                          " resources) matches " + effective[q].dump());
+                                          " resources) matches " + detail::json_text(effective[q]));
         }
         std::shuffle(candidates[q].begin(), candidates[q].end(), random_engine());
         const auto preferred = std::find(candidates[q].begin(), candidates[q].end(), prefer);
@@ -194,7 +195,7 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
       if (assignment_finder(candidates, {}).find().empty()) {
         throw error(errc::no_match, "no " + std::to_string(queries.size()) +
                                         " distinct resources in " + impl_->inventory->describe() +
-                                        " satisfy " + json(effective).dump());
+                                        " satisfy " + detail::json_text(effective));
       }
       busy.clear();
       std::vector<std::string> busy_ids;
@@ -225,15 +226,16 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
           return out;
         }
         if (busy.size() == known) {  // a store must say what was busy; do not spin
-          throw error(errc::lock_store, impl_->store->describe() + " refused " + json(ids).dump() +
-                                            " without naming a holder");
+          throw error(errc::lock_store, impl_->store->describe() + " refused " +
+                                            detail::json_text(ids) + " without naming a holder");
         }
         for (std::size_t b = known; b < busy.size(); ++b) busy_ids.push_back(busy[b].resource_id);
       }
       const auto now = steady::now();
       if (now >= deadline) {
         throw error(errc::timeout, "timed out after " + format_seconds(timeout) + " waiting for " +
-                                       json(effective).dump() + ": busy: " + busy_report(busy));
+                                       detail::json_text(effective) +
+                                       ": busy: " + busy_report(busy));
       }
       if (!watching) {
         // Watch first, then look again: a release between the last look and the watch is seen.
@@ -245,7 +247,8 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
           queued + std::chrono::duration_cast<steady::duration>(impl_->wait_notice_after);
       if (!noticed && impl_->on_wait && now >= notice_at) {
         noticed = true;
-        impl_->on_wait("waiting for " + json(effective).dump() + ": busy: " + busy_report(busy));
+        impl_->on_wait("waiting for " + detail::json_text(effective) +
+                       ": busy: " + busy_report(busy));
       }
       impl_->store->wait(!noticed && impl_->on_wait ? std::min(deadline, notice_at) : deadline);
     }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gtest_lockable/error.hpp"
+#include "src/json_util.hpp"
 #include "src/query_detail.hpp"
 
 namespace gtest_lockable {
@@ -162,18 +163,9 @@ node_ptr compile_object(const json& object, const scope& s) {
 }  // namespace detail
 
 void query::check_depth(const nlohmann::json& requirements) {
-  // Iterative on purpose: the point is to refuse input deep enough to exhaust the stack.
-  std::vector<std::pair<const nlohmann::json*, int>> pending{{&requirements, 1}};
-  while (!pending.empty()) {
-    const auto [node, depth] = pending.back();
-    pending.pop_back();
-    if (depth > max_depth) {
-      detail::fail("nested more than " + std::to_string(max_depth) +
-                   " levels deep (objects and arrays inside each other)");
-    }
-    for (const auto& child : *node) {
-      if (child.is_structured()) pending.emplace_back(&child, depth + 1);
-    }
+  if (detail::nests_deeper_than(requirements, max_depth)) {
+    detail::fail("nested more than " + std::to_string(max_depth) +
+                 " levels deep (objects and arrays inside each other)");
   }
 }
 

@@ -7,6 +7,7 @@
 #include <climits>
 
 #include "gtest_lockable/error.hpp"
+#include "gtest_lockable/query.hpp"
 
 namespace gtest_lockable {
 namespace {
@@ -89,9 +90,13 @@ json parse_requirements(std::string_view text) {
       fail("bad JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
     }
     if (!parsed.is_object()) fail("JSON must be an object, got " + std::string(parsed.type_name()));
+    // Here, before any caller copies it: a copy of JSON this deep would overflow the stack.
+    query::check_depth(parsed);
     return parsed;
   }
-  return parse_key_values(text);
+  json parsed = parse_key_values(text);  // `a.a.a...=1` nests once per dot
+  query::check_depth(parsed);
+  return parsed;
 }
 
 json with_defaults(json requirements, const std::string& hostname) {

@@ -153,6 +153,35 @@ TEST_F(lock_folder_test, stale_file_of_a_dead_process_is_taken_over) {
   EXPECT_EQ(taker->exit_code(), 0);
 }
 
+// py-lockable releases by close, then unlink, then its process may exit. A locker that flock()s
+// the file after the close and checks the PID inside after the unlink and the exit would find a
+// dead PID and take a file that is no longer the lock file, while the next locker creates a new
+// one: two holders. release_race_hook.cpp replays exactly that interleaving.
+TEST_F(lock_folder_test, file_released_and_unlinked_during_our_pid_check_is_not_taken) {
+  inventory({{"r1", "x"}});
+  subprocess py_holder({"/bin/sleep", "60"});  // stands for the py-lockable process
+  const fs::path fired = dir_ / "hook_fired";
+  const std::pair<const char*, std::string> hook[] = {
+      {"LD_PRELOAD", RACE_HOOK},
+      {"RACE_HOOK_PID", std::to_string(py_holder.pid())},
+      {"RACE_HOOK_PATH", (folder_ / "r1.pid").string()},
+      {"RACE_HOOK_FIRED", fired.string()}};
+  for (const auto& [name, value] : hook) ::setenv(name, value.c_str(), 1);
+  auto taker = tool({"--timeout", "10", "--hold-until-eof", "1"});
+  for (const auto& [name, value] : hook) ::unsetenv(name);
+  const auto held = taker->read_line();
+  if (!fs::exists(fired)) {
+    // A sanitizer's own interceptors can keep the preloaded functions from being called.
+    GTEST_SKIP() << "the hook did not run in lock_tool (" << held.value_or("no output") << ")";
+  }
+  ASSERT_EQ(held.value_or("").substr(0, 8), "held r1 ");
+  EXPECT_EQ(py_holder.exit_code(), 128 + SIGKILL);
+  auto other = tool({"--timeout", "0"});
+  EXPECT_EQ(other->exit_code(), 3) << "a second process holds r1 while the first does";
+  taker->close_stdin();
+  EXPECT_EQ(taker->exit_code(), 0);
+}
+
 TEST_F(lock_folder_test, path_traversal_id_never_creates_a_file_outside_the_folder) {
   std::ofstream(dir_ / "resources.json") << R"([{"id": "../x", "hostname": "h", "online": true}])";
   auto taker = tool({"--timeout", "0", "--requirements", "hostname=h"});

@@ -110,6 +110,20 @@ TEST(inventory_test, unsafe_ids_are_refused) {
             std::string::npos);
 }
 
+// Parsing is iterative, but copying, comparing and printing an entry recurse once per level:
+// an entry nested 100,000 deep crashed the lockable command when it copied the chosen resource.
+TEST(inventory_test, deeply_nested_entries_are_refused) {
+  const auto nested = [](int levels) {
+    return R"([{"id": "a"}, {"id": "b", "x": )" + std::string(levels, '[') +
+           std::string(levels, ']') + "}]";
+  };
+  EXPECT_EQ(error_of(nested(100000)),
+            "invalid inventory 'inv.json': entry 1 nests objects and arrays more than 100 levels "
+            "deep");
+  EXPECT_EQ(error_of(nested(100)), error_of(nested(100000)));  // the entry is level 1
+  EXPECT_EQ(parse_inventory(nested(99), "inv.json").resources.size(), 2u);
+}
+
 TEST(inventory_test, all_duplicate_ids_are_listed) {
   EXPECT_EQ(error_of(R"([{"id": "a"}, {"id": "b"}, {"id": "a"}, {"id": 1}, {"id": "1"}])"),
             "invalid inventory 'inv.json': duplicate ids: '1' (entries 3 4), 'a' (entries 0 2)");
@@ -137,6 +151,25 @@ TEST(inventory_test, missing_file_is_a_clear_error) {
 TEST(inventory_test, directory_is_not_an_inventory) {
   temp_dir dir;
   EXPECT_THROW(file_inventory(dir.path().string())->load(), error);
+}
+
+// A sparse 30 GiB file made `lockable` try to allocate it ("internal error: std::bad_alloc");
+// one that fits in memory would have been allocated and zero-filled before its parse failed.
+TEST(inventory_test, file_larger_than_256_mib_is_refused_unread) {
+  temp_dir dir;
+  const auto path = dir.path() / "huge.json";
+  write(path, "[]");
+  fs::resize_file(path, (256ULL << 20) + 1);  // sparse: no disk space, no time
+  try {
+    file_inventory(path.string())->load();
+    FAIL() << "no error";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::invalid_inventory);
+    EXPECT_EQ(std::string(e.what()),
+              "cannot read inventory '" + path.string() + "': larger than 256 MiB");
+  }
+  fs::resize_file(path, 30ULL << 30);
+  EXPECT_THROW(file_inventory(path.string())->load(), error);
 }
 
 TEST(inventory_test, file_is_reread_when_it_changes) {

@@ -222,6 +222,48 @@ TEST_F(lockable_test, live_pid_without_flock_is_busy_like_py_lockable) {
   EXPECT_THROW(l.lock(json::object()), error);
 }
 
+TEST_F(lockable_test, invalid_utf8_in_requirements_and_hostname_is_shown_not_thrown) {
+  // Requirements and host names from a command line may be any bytes. nlohmann's dump() throws
+  // on invalid UTF-8; messages and the lock file show it as U+FFFD instead.
+  auto l = make(boards(1));
+  try {
+    l.lock(std::string_view("id=b\xff"));
+    FAIL() << "no error";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::no_match);
+    EXPECT_NE(std::string(e.what()).find("\"id\":\"b\xef\xbf\xbd\""), std::string::npos)
+        << e.what();
+  }
+  json board = boards(1).at(0);
+  board["hostname"] = "h\xff";
+  options opts;
+  opts.hostname = "h\xff";
+  opts.inventory = memory_inventory(json::array({board}));
+  opts.lock_folder = folder_.string();
+  lockable odd(opts);
+  const auto a = odd.lock(json::object());
+  EXPECT_NE(read(folder_ / "b0.pid").find("\"host\":\"h\xef\xbf\xbd\""), std::string::npos);
+}
+
+TEST_F(lockable_test, lock_file_details_of_the_wrong_types_are_ignored) {
+  // The second line is ours (host, allocation, since), but anyone can write the file.
+  fs::create_directories(folder_);
+  std::ofstream(folder_ / "b0.pid") << ::getppid() << "\n"
+                                    << R"({"host": 5, "alloc_id": {}, "since": [1]})"
+                                    << "\n";
+  auto l = make(boards(1));
+  const lock_status status = l.status(json::object()).at(0);
+  EXPECT_EQ(status.state, lock_state::held);
+  EXPECT_EQ(status.holder.pid, ::getppid());
+  EXPECT_EQ(status.holder.host, "");
+  try {
+    l.lock(json::object());
+    FAIL() << "no error";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::timeout) << e.what();
+  }
+}
+
 TEST_F(lockable_test, symlinked_lock_file_is_not_followed) {
   fs::create_directories(folder_);
   const auto target = dir_ / "target";

@@ -33,6 +33,21 @@ TEST(requirements_test, key_values_split_on_ampersand) {
   EXPECT_EQ(parse_requirements("os=linux&type=board"), json({{"os", "linux"}, {"type", "board"}}));
 }
 
+// The GoogleTest plugin copied the parsed requirements of its flag before anything checked their
+// depth: 60,000 levels crashed the test program. Both forms are checked as they are parsed.
+TEST(requirements_test, nesting_deeper_than_a_query_may_be_is_refused) {
+  const std::string too_deep =
+      "invalid requirements: nested more than 100 levels deep (objects and arrays inside each "
+      "other)";
+  EXPECT_EQ(error_of(R"({"a": )" + std::string(100000, '[') + std::string(100000, ']') + "}"),
+            too_deep);
+  std::string dotted;
+  for (int i = 0; i < 10000; ++i) dotted += "a.";
+  EXPECT_EQ(error_of(dotted + "a=1"), too_deep);
+  EXPECT_NO_THROW(
+      parse_requirements(R"({"a": )" + std::string(99, '[') + std::string(99, ']') + "}"));
+}
+
 TEST(requirements_test, dotted_keys_nest) {
   EXPECT_EQ(parse_requirements("a.b=1&a.c=x&d=2"),
             json::parse(R"({"a": {"b": "1", "c": "x"}, "d": "2"})"));

@@ -9,7 +9,8 @@ namespace gtest_lockable {
 /// Parses requirements given as text: a JSON object (`{"os": "linux"}`) or the short form
 /// `key=value&key2=value2`, where dotted keys nest (`a.b=1` is `{"a": {"b": "1"}}`), `true` and
 /// `false` in any case become booleans and every other value stays a string. An empty (or
-/// all-blank) string means no requirements. Throws `error` (`errc::invalid_requirements`).
+/// all-blank) string means no requirements. Throws `error` (`errc::invalid_requirements`), also
+/// when the requirements nest deeper than `query::max_depth`.
 nlohmann::json parse_requirements(std::string_view text);
 
 /// Merges py-lockable's defaults into `requirements`: `hostname` = `hostname` and

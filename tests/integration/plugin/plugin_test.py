@@ -167,6 +167,9 @@ class flags_test(plugin_case):
             (["--lockable_requirements=type"], {}, "--lockable_requirements"),
             (["--lockable_nonsense=1"], {}, "unknown flag '--lockable_nonsense'"),
             (["--lockable_resources="], {}, "--lockable_resources is empty"),
+            # Copied before its depth was checked, this crashed the program (stack overflow).
+            (["--lockable_requirements={\"a\": " + "[" * 60000 + "]" * 60000 + "}"], {},
+             "nested more than 100 levels deep"),
         ]
         for extra, env, message in cases:
             with self.subTest(extra=extra, env=env):

@@ -1,0 +1,37 @@
+#pragma once
+
+// JSON helpers for untrusted input: text for messages that never throws, and a depth check that
+// does not recurse.
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace gtest_lockable::detail {
+
+/// `value` as compact JSON for messages and lock files. Never throws: invalid UTF-8, which JSON
+/// built from command-line text may hold and `dump()` refuses, is replaced by U+FFFD.
+inline std::string json_text(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+/// Whether objects and arrays nest more than `levels` deep in `value` (`value` itself, when it
+/// is an object or array, is level 1). Iterative on purpose: copying, comparing and dumping
+/// nlohmann JSON recurse once per level, so input deeper than the stack allows must be refused
+/// before any of those.
+inline bool nests_deeper_than(const nlohmann::json& value, int levels) {
+  if (!value.is_structured()) return false;
+  std::vector<std::pair<const nlohmann::json*, int>> pending{{&value, 1}};
+  while (!pending.empty()) {
+    const auto [node, depth] = pending.back();
+    pending.pop_back();
+    if (depth > levels) return true;
+    for (const auto& child : *node) {
+      if (child.is_structured()) pending.emplace_back(&child, depth + 1);
+    }
+  }
+  return false;
+}
+
+}  // namespace gtest_lockable::detail
