@@ -99,7 +99,7 @@ const json& json_field(const json& object, const char* key) {
   return it == object.end() ? null : *it;
 }
 
-std::string json_text(const json& value) {
+std::string json_string(const json& value) {
   return value.is_string() ? value.get<std::string>() : std::string();
 }
 
@@ -126,7 +126,7 @@ std::string prefix_range_end(std::string prefix) {
 
 std::string etcd_reply::message() const {
   for (const char* key : {"message", "error"}) {
-    auto text = json_text(json_field(body, key));
+    auto text = json_string(json_field(body, key));
     if (!text.empty()) return text;
   }
   return "HTTP " + std::to_string(status);

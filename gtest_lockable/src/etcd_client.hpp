@@ -27,7 +27,7 @@ std::string base64_decode(std::string_view text);
 /// are read without trusting their shape (iterating a null visits nothing).
 const nlohmann::json& json_field(const nlohmann::json& object, const char* key);
 /// The text of a JSON string, else empty.
-std::string json_text(const nlohmann::json& value);
+std::string json_string(const nlohmann::json& value);
 /// An int64 from the gateway, which sends them as strings (0 when absent or not a number).
 int64_t json_int(const nlohmann::json& value);
 /// The smallest key after every key that starts with `prefix` (a range end for etcd).

@@ -120,16 +120,16 @@ struct granted_lease {
 holder_info holder_from(const json& kv) {
   holder_info holder;
   const auto value =
-      json::parse(base64_decode(detail::json_text(json_field(kv, "value"))), nullptr, false);
+      json::parse(base64_decode(detail::json_string(json_field(kv, "value"))), nullptr, false);
   if (!value.is_object()) {
     holder.note = "held by a key that gtest_lockable did not write";
     return holder;
   }
   const auto& pid = json_field(value, "pid");
   holder.pid = pid.is_number_integer() ? pid.get<long>() : 0;
-  holder.host = detail::json_text(json_field(value, "host"));
-  holder.alloc_id = detail::json_text(json_field(value, "alloc_id"));
-  holder.since = detail::json_text(json_field(value, "since"));
+  holder.host = detail::json_string(json_field(value, "host"));
+  holder.alloc_id = detail::json_string(json_field(value, "alloc_id"));
+  holder.since = detail::json_string(json_field(value, "since"));
   return holder;
 }
 
