@@ -39,7 +39,7 @@ const std::array<value_flag, 6> value_flags = {{
      &cli_options::lock_folder},
     {"--lock-server", "URI", env::lock_server, "", "none",
      "keep the locks in etcd instead, to share resources between hosts: "
-     "etcd://HOST[:PORT][,...][/PREFIX][?ttl=SECONDS] (see docs/etcd.md)",
+     "etcd://HOST[:PORT][,...][/PREFIX][?ttl=SECONDS] (see README.md)",
      &cli_options::lock_server},
     {"--timeout", "SECONDS", env::timeout, "1", "1",
      "how long to wait for a matching resource to become free; fractions "

@@ -11,7 +11,7 @@
 
 namespace gtest_lockable {
 
-/// Environment variables read by `http_options_from_env()` (see docs/http-inventory.md).
+/// Environment variables read by `http_options_from_env()` (see README.md).
 namespace env {
 inline constexpr const char* http_token = "LOCKABLE_HTTP_TOKEN";  ///< Bearer token.
 inline constexpr const char* ca_file = "LOCKABLE_CA_FILE";        ///< PEM file of trusted CAs.
