@@ -11,6 +11,7 @@ resource and prints "plain saw <id>". Resource r1 is on host "h".
 import fcntl
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -381,7 +382,9 @@ class hostile_inputs_test(unittest.TestCase):
         waiter = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                   env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
         try:
-            line = waiter.stderr.readline().decode()  # after a second: "waiting for ..."
+            # After a second: "waiting for ...". A hang fails here instead of blocking.
+            ready, _, _ = select.select([waiter.stderr], [], [], HANG_GUARD)
+            line = waiter.stderr.readline().decode() if ready else "(nothing)"
             self.assertIn("lockable: waiting for", line)
             os.chmod(locks, 0o555)
             os.unlink(os.path.join(locks, "r1.pid"))

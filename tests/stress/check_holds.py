@@ -108,9 +108,14 @@ def merged(intervals):
     return out
 
 
-def longest_idle(holders, by_resource, run_end, kinds):
+def ended_by_kill(h):
+    return h.at("kill") is not None and (h.at("end") is None or h.at("kill") < h.at("end"))
+
+
+def longest_idle(holders, by_resource, run_end, kinds, after_kill=None):
     """The longest time a resource was free while a holder of `kinds` that accepts it waited:
-    (ns, resource, at)."""
+    (ns, resource, at). With `after_kill` True (False), only gaps that follow a hold ended by
+    SIGKILL (by a release) count."""
     best = (0, None, None)
     resources = set(by_resource) | {h.want for h in holders.values() if h.want not in (None, "*")}
     for resource in sorted(resources):
@@ -121,12 +126,18 @@ def longest_idle(holders, by_resource, run_end, kinds):
                 continue
             ended = [t for t in (h.at("start"), h.at("kill"), h.at("exit")) if t is not None]
             waits.append((began, min(ended) if ended else run_end))
-        busy = merged((s, e) for s, e, _ in by_resource.get(resource, []))
-        free, at = [], None
-        for begin, end in busy:
-            free.append((at if at is not None else 0, begin))
-            at = end
-        free.append((at if at is not None else 0, run_end))
+        free, at, last = [], None, None  # gaps between holds, and the hold before each
+        for begin, end, token in by_resource.get(resource, []):
+            if at is not None and begin <= at:
+                if end > at:
+                    at, last = end, token
+                continue
+            free.append((at if at is not None else 0, begin, last))
+            at, last = end, token
+        free.append((at if at is not None else 0, run_end, last))
+        if after_kill is not None:
+            free = [f for f in free if f[2] is not None and
+                    ended_by_kill(holders[f[2]]) == after_kill]
         waiting = merged(waits)
         i = j = 0
         while i < len(free) and j < len(waiting):  # intersect two sorted interval lists
@@ -174,6 +185,8 @@ def check(lines):
             problems.append("%s (%s) ended without holding" % (h.token, h.kind))
     idle = longest_idle(holders, by_resource, run_end, ("cli", "gtest", "api", "py"))
     idle_ours = longest_idle(holders, by_resource, run_end, OUR_KINDS)
+    idle_ours_release = longest_idle(holders, by_resource, run_end, OUR_KINDS, after_kill=False)
+    idle_ours_kill = longest_idle(holders, by_resource, run_end, OUR_KINDS, after_kill=True)
     return {
         "holders": counts["holders"],
         "holds": counts["holds"],
@@ -192,6 +205,8 @@ def check(lines):
         "longest_idle_ms": idle[0] / 1e6,
         "longest_idle_resource": idle[1],
         "longest_idle_ours_ms": idle_ours[0] / 1e6,
+        "longest_idle_ours_after_release_ms": idle_ours_release[0] / 1e6,
+        "longest_idle_ours_after_kill_ms": idle_ours_kill[0] / 1e6,
     }
 
 
@@ -202,7 +217,9 @@ def summary(report):
         "commands whose lockable was killed %(orphaned_commands)d" % report,
         "overlaps %(overlaps)d, problems %(problem_count)d" % report,
         "longest idle while waiting %(longest_idle_ms).1f ms (on %(longest_idle_resource)s); "
-        "with one of our waiters (cli, gtest, api) %(longest_idle_ours_ms).1f ms" % report,
+        "with one of our waiters (cli, gtest, api) %(longest_idle_ours_ms).1f ms: "
+        "%(longest_idle_ours_after_release_ms).1f ms after a release, "
+        "%(longest_idle_ours_after_kill_ms).1f ms after a SIGKILL" % report,
     ]
     lines += ["OVERLAP " + text for text in report["overlap_examples"]]
     lines += ["PROBLEM " + text for text in report["problems"]]

@@ -90,6 +90,17 @@ class check_holds_test(unittest.TestCase):
         self.assertEqual(report["longest_idle_resource"], "r")
         self.assertAlmostEqual(report["longest_idle_ms"], 20.0)
 
+    def test_idle_after_a_kill_and_after_a_release_are_told_apart(self):
+        ms = 1_000_000
+        report = check(log(("start", "a", "r", 0), ("kill", "a", "-", 10 * ms),
+                           ("exit", "a", "-9", 11 * ms),
+                           ("start", "b", "r", 30 * ms), ("end", "b", "r", 40 * ms),
+                           ("start", "c", "r", 45 * ms), ("end", "c", "r", 50 * ms),
+                           ("wait", "w", "-", 0, "cli"), ("start", "w", "r", 55 * ms, "cli"),
+                           ("end", "w", "r", 60 * ms, "cli")))
+        self.assertAlmostEqual(report["longest_idle_ours_after_kill_ms"], 20.0)
+        self.assertAlmostEqual(report["longest_idle_ours_after_release_ms"], 5.0)
+
     def test_malformed_lines_fail(self):
         self.assertFalse(passed(check(["start a r 10"])))
 

@@ -320,6 +320,9 @@ TEST_F(http_inventory_test, an_oversized_body_is_refused) {
                 AllOf(HasSubstr("larger than 64 bytes"), HasSubstr("(1 attempt)")));
   }
   EXPECT_TRUE(log().empty()) << "an oversized body is not retried";
+  // The chunked provider may still be writing `big` to the connection the client dropped: stop
+  // (and join) the server before `big` goes out of scope.
+  server_.stop();
 }
 
 TEST_F(http_inventory_test, an_unchanged_inventory_costs_a_304) {
@@ -353,6 +356,7 @@ TEST_F(http_inventory_test, an_unchanged_inventory_costs_a_304) {
   EXPECT_EQ(seen[0].header("If-None-Match"), "");
   EXPECT_EQ(seen[1].header("If-None-Match"), "\"v1\"");
   EXPECT_EQ(seen[2].header("If-None-Match"), "\"v1\"");
+  server_.stop();  // joins the handlers' threads before the locals they use go out of scope
 }
 
 TEST_F(http_inventory_test, last_modified_is_sent_back_as_if_modified_since) {
@@ -369,6 +373,7 @@ TEST_F(http_inventory_test, last_modified_is_sent_back_as_if_modified_since) {
   const auto provider = http_inventory(server_.url("/resources.json"), fast());
   EXPECT_EQ(provider->load(), provider->load());
   EXPECT_EQ(server_.requests().at(1).header("If-Modified-Since"), stamp);
+  server_.stop();  // joins the handler's threads before `stamp` goes out of scope
 }
 
 }  // namespace

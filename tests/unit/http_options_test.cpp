@@ -118,8 +118,8 @@ TEST(http_options_test, a_token_with_a_line_break_is_refused_without_showing_it)
 
 // The C++ API path: `options.resources` is a URI, as --resources will be for the CLI.
 TEST(http_lockable_test, a_lockable_locks_a_resource_from_a_uri_and_revalidates_with_304) {
+  const std::string etag = "\"inventory-1\"";  // outlives the server, whose handler reads it
   http_test_server server;
-  const std::string etag = "\"inventory-1\"";
   server.server().Get("/resources.json", [&](const httplib::Request& req, httplib::Response& res) {
     if (req.get_header_value("If-None-Match") == etag) {
       res.status = 304;
