@@ -5,6 +5,7 @@ import os
 import subprocess
 
 from cli_support import HANG_GUARD, HOST, lockable_case, main
+from http_support import served_folder
 
 
 class modes_test(lockable_case):
@@ -16,6 +17,15 @@ class modes_test(lockable_case):
         {"id": "b4", "hostname": HOST, "online": True, "type": "board"},
         {"id": "p1", "hostname": HOST, "online": True, "type": "phone"},
     ]
+
+    def test_inventory_from_an_http_uri_is_read_and_locked(self):
+        with served_folder(self.dir) as server:
+            args = [self.exe, "--resources", server.url("resources.json"), "--lock-folder",
+                    self.locks, "--hostname", HOST, "--requirements", "type=phone", "--",
+                    "sh", "-c", 'echo "$ID"']
+            result = self.run_lockable(args)
+        self.assertEqual((result.returncode, result.stdout), (0, "p1\n"), result.stderr)
+        self.assertFalse(os.path.exists(self.lock_file("p1")), "released after the command")
 
     def test_list_prints_selected_entries_in_inventory_order_and_locks_nothing(self):
         result = self.run_lockable(self.args("--list", "--requirements", "type=board"))

@@ -13,9 +13,13 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from http_support import served_folder  # noqa: E402  (tests/integration/http_support.py)
 import xml.etree.ElementTree as ElementTree
 
 PROBE_MAIN = os.environ.get("PROBE_MAIN", "")
@@ -216,6 +220,14 @@ class accessors_test(plugin_case):
                       '"online":true,"type":"a"}', self.output)
         self.assertIn("plain saw r1", self.output)
         print(re.findall(r"\[ LOCKABLE \].*", self.output))
+
+    def test_inventory_from_an_http_uri(self):
+        with served_folder(self.dir) as server:
+            flags = [f for f in self.flags() if not f.startswith("--lockable_resources=")]
+            result = self.run_program(flags + [f"--lockable_resources={server.url('resources.json')}",
+                                               f"--gtest_filter={PLAIN}"])
+        self.assert_ran(result, PLAIN)
+        self.assertIn("plain saw r1", self.output)
 
     def test_init_entry_point_locks_too(self):
         result = self.run_program(self.flags(), program=PROBE_INIT)
