@@ -1,6 +1,7 @@
 #include "gtest_lockable/lockable.hpp"
 
 #include <algorithm>
+#include <map>
 #include <mutex>
 #include <random>
 
@@ -178,9 +179,12 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
       const auto inv = impl_->inventory->load();
       // Candidates per requirement, in random order: spreads the wear across devices.
       std::vector<std::vector<std::string>> candidates(queries.size());
+      std::map<std::string, const json*> entry_of;  // matching entries, for resource_info
       for (std::size_t q = 0; q < queries.size(); ++q) {
         for (const auto& resource : inv->resources) {
-          if (queries[q].matches(resource)) candidates[q].push_back(resource_id_text(resource));
+          if (!queries[q].matches(resource)) continue;
+          candidates[q].push_back(resource_id_text(resource));
+          entry_of.emplace(candidates[q].back(), &resource);
         }
         if (candidates[q].empty()) {
           throw error(errc::no_match, "no resource in " + impl_->inventory->describe() + " (" +
@@ -213,9 +217,7 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
             allocation& a = out[q];
             a.requirements_ = effective[q];
             a.resource_id_ = ids[q];
-            for (const auto& resource : inv->resources) {
-              if (resource_id_text(resource) == ids[q]) a.resource_info_ = resource;
-            }
+            a.resource_info_ = *entry_of.at(ids[q]);
             a.alloc_id_ = ids.size() == 1 ? alloc_base : alloc_base + "-" + std::to_string(q);
             a.queue_time_ = now - queued;
             a.start_time_ = wall;
