@@ -23,9 +23,13 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-// The safety net under inotify: a release can slip between a wake-up and the next look (the
-// kernel reports a close just before it drops the flock), so a waiter also looks this often.
+// The safety net under inotify: a waiter also looks this often, whatever it was told.
 constexpr std::chrono::milliseconds safety_poll{200};
+// A wake-up can come a moment before the release it announces is visible: the kernel reports
+// the close of a killed holder's descriptor before it drops the flock, and the holder's PID stays
+// alive until the process is a zombie. So after a wake-up that found everything still busy the
+// waiter looks again after 1, 2, 4, ... ms, until the safety poll takes over.
+constexpr std::chrono::milliseconds first_recheck{1};
 
 std::string errno_text(int err) { return std::strerror(err); }
 
@@ -168,7 +172,7 @@ class folder_store final : public lock_store {
   void wait(clock::time_point deadline) override {
     const auto now = clock::now();
     if (now >= deadline) return;
-    const auto until = std::min(deadline, now + safety_poll);
+    const auto until = std::min(deadline, now + next_look_);
     const auto ms = std::chrono::ceil<std::chrono::milliseconds>(until - now).count();
     if (inotify_ < 0) {
       ::poll(nullptr, 0, static_cast<int>(ms));
@@ -179,6 +183,9 @@ class folder_store final : public lock_store {
       alignas(inotify_event) char events[4096];
       while (::read(inotify_, events, sizeof events) > 0) {
       }
+      next_look_ = first_recheck;
+    } else {
+      next_look_ = std::min<std::chrono::milliseconds>(next_look_ * 2, safety_poll);
     }
   }
 
@@ -322,6 +329,7 @@ class folder_store final : public lock_store {
   bool folder_ready_ = false;
   mode_t file_mode_ = 0644;
   int inotify_ = -1;
+  std::chrono::milliseconds next_look_ = safety_poll;  // how long the next wait may sleep
 };
 
 }  // namespace
