@@ -4,6 +4,7 @@
 #include <mutex>
 #include <random>
 
+#include "src/inventory_detail.hpp"
 #include "src/time_format.hpp"
 
 namespace gtest_lockable {
@@ -168,23 +169,26 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
     effective.push_back(effective_requirements(r));
     queries.emplace_back(effective.back());
   }
+  std::vector<const query*> wanted;
+  for (const auto& q : queries) wanted.push_back(&q);
   const std::string alloc_base = new_alloc_id();
   bool watching = false;
   bool noticed = false;
   std::vector<lock_status> busy;
   try {
     while (true) {
-      const auto inv = impl_->inventory->load();
+      // Only the entries that match some requirement; a large inventory file is not parsed whole.
+      const auto found = detail::select_resources(*impl_->inventory, wanted);
       // Candidates per requirement, in random order: spreads the wear across devices.
       std::vector<std::vector<std::string>> candidates(queries.size());
       for (std::size_t q = 0; q < queries.size(); ++q) {
-        for (const auto& resource : inv->resources) {
+        for (const auto& resource : found.resources) {
           if (queries[q].matches(resource)) candidates[q].push_back(resource_id_text(resource));
         }
         if (candidates[q].empty()) {
           throw error(errc::no_match, "no resource in " + impl_->inventory->describe() + " (" +
-                                          std::to_string(inv->resources.size()) +
-                                          " resources) matches " + effective[q].dump());
+                                          std::to_string(found.size) + " resources) matches " +
+                                          effective[q].dump());
         }
         std::shuffle(candidates[q].begin(), candidates[q].end(), random_engine());
         const auto preferred = std::find(candidates[q].begin(), candidates[q].end(), prefer);
@@ -212,7 +216,7 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
             allocation& a = out[q];
             a.requirements_ = effective[q];
             a.resource_id_ = ids[q];
-            for (const auto& resource : inv->resources) {
+            for (const auto& resource : found.resources) {
               if (resource_id_text(resource) == ids[q]) a.resource_info_ = resource;
             }
             a.alloc_id_ = ids.size() == 1 ? alloc_base : alloc_base + "-" + std::to_string(q);
@@ -257,12 +261,7 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
 
 std::vector<json> lockable::select(const json& requirements) {
   const query q(effective_requirements(requirements));
-  const auto inv = impl_->inventory->load();
-  std::vector<json> out;
-  for (const auto& resource : inv->resources) {
-    if (q.matches(resource)) out.push_back(resource);
-  }
-  return out;
+  return detail::select_resources(*impl_->inventory, {&q}).resources;
 }
 
 std::vector<lock_status> lockable::status(const json& requirements) {
