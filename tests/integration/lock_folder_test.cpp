@@ -153,6 +153,39 @@ TEST_F(lock_folder_test, stale_file_of_a_dead_process_is_taken_over) {
   EXPECT_EQ(taker->exit_code(), 0);
 }
 
+// The holder's record replaces a stale file's content entirely (py-lockable reads the first line),
+// and a fresh file holds exactly the record.
+TEST_F(lock_folder_test, lock_file_holds_only_the_holders_record) {
+  inventory({{"r1", "x"}, {"r2", "x"}});
+  subprocess gone({"/bin/true"});
+  const pid_t dead = gone.pid();
+  ASSERT_EQ(gone.exit_code(), 0);
+  fs::create_directories(folder_);
+  std::ofstream(folder_ / "r1.pid") << dead << "\n" << std::string(4000, 'x') << "\n";
+  auto first = tool({"--timeout", "0", "--requirements", "id=r1", "--hold-until-eof", "1"});
+  auto second = tool({"--timeout", "0", "--requirements", "id=r2", "--hold-until-eof", "1"});
+  ASSERT_EQ(first->read_line().value_or("").substr(0, 8), "held r1 ");
+  ASSERT_EQ(second->read_line().value_or("").substr(0, 8), "held r2 ");
+  for (const auto& [id, holder] : {std::pair{"r1", first.get()}, std::pair{"r2", second.get()}}) {
+    std::ifstream file(folder_ / (std::string(id) + ".pid"));
+    std::string pid_line, details, rest;
+    std::getline(file, pid_line);
+    std::getline(file, details);
+    EXPECT_EQ(pid_line, std::to_string(holder->pid())) << id;
+    EXPECT_TRUE(nlohmann::json::parse(details, nullptr, false).is_object())
+        << id << ": " << details;
+    EXPECT_FALSE(std::getline(file, rest)) << id << " has more: " << rest.substr(0, 40);
+    EXPECT_EQ(fs::status(folder_ / (std::string(id) + ".pid")).permissions(),
+              fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                  fs::perms::others_read)
+        << id;
+  }
+  first->close_stdin();
+  second->close_stdin();
+  EXPECT_EQ(first->exit_code(), 0);
+  EXPECT_EQ(second->exit_code(), 0);
+}
+
 TEST_F(lock_folder_test, path_traversal_id_never_creates_a_file_outside_the_folder) {
   std::ofstream(dir_ / "resources.json") << R"([{"id": "../x", "hostname": "h", "online": true}])";
   auto taker = tool({"--timeout", "0", "--requirements", "hostname=h"});
