@@ -15,10 +15,6 @@
 #include <type_traits>
 #include <vector>
 
-namespace re2 {
-class RE2;
-}
-
 namespace gtest_lockable::detail {
 
 using nlohmann::json;
@@ -142,6 +138,8 @@ struct equals_test {
   bool operator()(const json& v) const { return same_value(v, value); }
 };
 
+struct compiled_regex;
+
 /// A compiled regular expression, searched (not anchored) in strings.
 class regex {
  public:
@@ -151,7 +149,8 @@ class regex {
   bool search(const std::string& text) const;
 
  private:
-  std::shared_ptr<const re2::RE2> re_;
+  std::shared_ptr<const compiled_regex> re_;
+  bool (*search_)(const compiled_regex*, const std::string&) noexcept = nullptr;
 };
 
 /// `text` written as "/pattern/flags" (as py-lockable's matcher reads it): sets `pattern` and
