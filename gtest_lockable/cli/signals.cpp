@@ -61,6 +61,10 @@ class interruptible_store final : public lock_store {
     check();
     return inner_->try_lock_all(ids, owner, busy);
   }
+  std::unique_ptr<wait_ticket> enqueue(const std::vector<std::string>& ids, bool keep,
+                                       const lock_owner& owner) override {
+    return inner_->enqueue(ids, keep, owner);
+  }
   void prepare_wait() override { inner_->prepare_wait(); }
   // A signal during the inner poll interrupts it (EINTR); one that lands just before it is seen
   // when the inner store wakes for its own safety poll, a fraction of a second later.

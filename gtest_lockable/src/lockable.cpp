@@ -172,6 +172,8 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
   std::vector<const query*> wanted;
   for (const auto& q : queries) wanted.push_back(&q);
   const std::string alloc_base = new_alloc_id();
+  const lock_owner owner{impl_->hostname, alloc_base};
+  std::unique_ptr<wait_ticket> in_line;  // our place among the waiters, once we wait
   bool watching = false;
   bool noticed = false;
   std::vector<lock_status> busy;
@@ -206,7 +208,6 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
         const auto ids = assignment_finder(candidates, busy_ids).find();
         if (ids.empty()) break;
         const std::size_t known = busy.size();
-        lock_owner owner{impl_->hostname, alloc_base};
         auto locks = impl_->store->try_lock_all(ids, owner, busy);
         if (!locks.empty()) {
           const auto now = steady::now();
@@ -240,7 +241,14 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
                                        json(effective).dump() + ": busy: " + busy_report(busy));
       }
       if (!watching) {
-        // Watch first, then look again: a release between the last look and the watch is seen.
+        // Get in line, watch, then look again: a release between the last look and the watch is
+        // seen. A caller that needs several resources has none kept for it: while it waits for
+        // some, the others stay free for everyone.
+        std::vector<std::string> ids;
+        for (const auto& list : candidates) ids.insert(ids.end(), list.begin(), list.end());
+        std::sort(ids.begin(), ids.end());
+        ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+        in_line = impl_->store->enqueue(ids, candidates.size() == 1, owner);
         impl_->store->prepare_wait();
         watching = true;
         continue;
