@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <array>
+#include <climits>
+#include <cstdint>
 #include <deque>
+#include <functional>
 #include <string_view>
-#include <unordered_set>
 #include <utility>
 
 #include "src/inventory_detail.hpp"
@@ -37,7 +39,9 @@ constexpr std::array<byte_kind, 256> string_bytes() {
 }
 constexpr std::array<byte_kind, 256> string_byte = string_bytes();
 
-// Checks the top-level array of inventory text and records where each entry lies. An entry is
+// Checks the top-level array of inventory text and records where each entry lies. It reads the
+// text through its terminating NUL (std::string has one), which no token accepts: every loop
+// stops there without comparing against the end. An entry is
 // plain when every string in it is ASCII without escapes, every number is short and has no
 // exponent, and it is an object whose "id" is a string or an integer that names a lock file
 // safely. Anything else in an entry only makes that entry not plain; a syntax error, a top level
@@ -71,7 +75,7 @@ class scanner {
     entry.begin = offset(p_);
     rich_ = false;
     id_ = nullptr;
-    const bool object = p_ != end_ && *p_ == '{';
+    const bool object = *p_ == '{';
     if (!(object ? scan_object(1, true) : scan_value(1))) return false;
     entry.end = offset(p_);
     entry.plain = object && !rich_ && id_ != nullptr && plain_id(entry);
@@ -96,13 +100,13 @@ class scanner {
       return false;  // null, a boolean, an object or an array: nlohmann's check names it
     }
     entry.id_begin = offset(begin);
-    entry.id_size = static_cast<std::size_t>(end - begin);
-    return unsafe_id_reason(std::string_view(begin, entry.id_size)).empty();
+    entry.id_size = static_cast<std::uint16_t>(end - begin);
+    return static_cast<std::size_t>(end - begin) == entry.id_size &&
+           unsafe_id_reason(std::string_view(begin, entry.id_size)).empty();
   }
 
   bool scan_value(int depth) {
-    if (p_ == end_) return false;
-    switch (*p_) {
+    switch (*p_) {  // at the end of the text: NUL, which scan_number refuses
       case '{':
         return scan_object(depth, false);
       case '[':
@@ -127,7 +131,7 @@ class scanner {
     if (eat('}')) return true;
     while (true) {
       const char* key = p_;
-      if (p_ == end_ || *p_ != '"' || !scan_string()) return false;
+      if (*p_ != '"' || !scan_string()) return false;
       const bool is_id = entry && p_ - key == 4 && key[1] == 'i' && key[2] == 'd';
       skip_whitespace();
       if (!eat(':')) return false;
@@ -160,26 +164,26 @@ class scanner {
   }
 
   // An escape or a non-ASCII byte makes the entry rich: nlohmann decodes and checks those.
+  // The text's terminating NUL is a control character: it ends the loop at the end of the text.
   bool scan_string() {
-    ++p_;
+    const char* p = p_ + 1;
     while (true) {
-      while (p_ != end_ && string_byte[static_cast<unsigned char>(*p_)] == plain_byte) ++p_;
-      if (p_ == end_) return false;
-      switch (string_byte[static_cast<unsigned char>(*p_)]) {
+      while (string_byte[static_cast<unsigned char>(*p)] == plain_byte) ++p;
+      switch (string_byte[static_cast<unsigned char>(*p)]) {
         case quote_byte:
-          ++p_;
+          p_ = p + 1;
           return true;
         case escape_byte:
-          if (end_ - p_ < 2) return false;
+          if (end_ - p < 2) return false;
           rich_ = true;
-          p_ += 2;
+          p += 2;
           break;
         case high_byte:
           rich_ = true;
-          ++p_;
+          ++p;
           break;
         default:
-          return false;  // a control character
+          return false;  // a control character, or the end of the text
       }
     }
   }
@@ -187,10 +191,10 @@ class scanner {
   bool scan_number() {
     const char* start = p_;
     eat('-');
-    if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
+    if (*p_ < '0' || *p_ > '9') return false;
     if (!eat('0')) skip_digits();  // no leading zeros: "01" is "0" followed by a syntax error
     if (eat('.') && !skip_digits()) return false;
-    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+    if (*p_ == 'e' || *p_ == 'E') {
       rich_ = true;
       ++p_;
       if (!eat('+')) eat('-');
@@ -202,8 +206,10 @@ class scanner {
 
   bool skip_digits() {
     const char* start = p_;
-    while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
-    return p_ != start;
+    const char* p = p_;
+    while (*p >= '0' && *p <= '9') ++p;  // the terminating NUL stops it
+    p_ = p;
+    return p != start;
   }
 
   bool literal(std::string_view word) {
@@ -216,16 +222,18 @@ class scanner {
   }
 
   void skip_whitespace() {
-    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+    const char* p = p_;
+    while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') ++p;  // NUL stops it
+    p_ = p;
   }
 
-  bool eat(char c) {
-    if (p_ == end_ || *p_ != c) return false;
+  bool eat(char c) {  // c is never NUL, so the end of the text never matches
+    if (*p_ != c) return false;
     ++p_;
     return true;
   }
 
-  std::size_t offset(const char* at) const { return static_cast<std::size_t>(at - text_); }
+  std::uint32_t offset(const char* at) const { return static_cast<std::uint32_t>(at - text_); }
 
   const char* text_;
   const char* p_;
@@ -234,6 +242,26 @@ class scanner {
   const char* id_ = nullptr;
   const char* id_end_ = nullptr;
 };
+
+// Whether a non-empty id repeats: an open-addressing table of indexes into `ids`, without a
+// node per id (each would be a page-fault's worth of fresh memory for a large inventory).
+bool has_repeats(const std::vector<std::string_view>& ids) {
+  std::size_t capacity = 16;
+  while (capacity < 2 * ids.size()) capacity *= 2;
+  std::vector<std::uint32_t> slots(capacity, 0);  // 0: empty, else index + 1
+  const std::hash<std::string_view> hash;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i].empty()) continue;
+    for (std::size_t slot = hash(ids[i]) & (capacity - 1);; slot = (slot + 1) & (capacity - 1)) {
+      if (slots[slot] == 0) {
+        slots[slot] = static_cast<std::uint32_t>(i + 1);
+        break;
+      }
+      if (ids[slots[slot] - 1] == ids[i]) return true;
+    }
+  }
+  return false;
+}
 
 inventory_index parsed_whole(std::string text, const std::string& origin) {
   inventory_index index;
@@ -260,7 +288,7 @@ void mark_holders(const inventory_index& index, const std::string& quoted,
     }
     --it;
     holds[static_cast<std::size_t>(it - entries.begin())] = 1;
-    from = std::max(at + 1, it->end);
+    from = std::max<std::size_t>(at + 1, it->end);
   }
 }
 
@@ -304,35 +332,39 @@ bool matches_any(const json& resource, const std::vector<const query*>& queries)
 inventory_index index_inventory(std::string text, const std::string& origin) {
   inventory_index index;
   index.text = std::move(text);
-  if (!scanner(index.text).scan(index.entries)) return parsed_whole(std::move(index.text), origin);
+  if (index.text.size() >= UINT32_MAX || !scanner(index.text).scan(index.entries)) {
+    return parsed_whole(std::move(index.text), origin);
+  }
   std::vector<std::string> problems;
-  std::vector<std::pair<std::string_view, std::size_t>> ids;
-  ids.reserve(index.entries.size());
   std::deque<std::string> rich_ids;  // stable storage for the ids of entries nlohmann parsed
+  std::vector<std::string_view> ids(index.entries.size());  // empty: the entry has a problem
   for (std::size_t i = 0; i < index.entries.size(); ++i) {
-    auto& entry = index.entries[i];
+    const auto& entry = index.entries[i];
     if (entry.plain) {
-      ids.emplace_back(std::string_view(index.text).substr(entry.id_begin, entry.id_size), i);
+      ids[i] = std::string_view(index.text).substr(entry.id_begin, entry.id_size);
       continue;
     }
+    json parsed;
     try {
-      entry.parsed = json::parse(index.text.begin() + static_cast<std::ptrdiff_t>(entry.begin),
-                                 index.text.begin() + static_cast<std::ptrdiff_t>(entry.end));
+      parsed = json::parse(index.text.begin() + entry.begin, index.text.begin() + entry.end);
     } catch (const json::exception&) {
       // Let the whole parse report it, with the line and column in the file.
       return parsed_whole(std::move(index.text), origin);
     }
-    if (std::string problem = entry_problem(i, entry.parsed); !problem.empty()) {
+    if (std::string problem = entry_problem(i, parsed); !problem.empty()) {
       problems.push_back(std::move(problem));
-      continue;
+    } else {
+      ids[i] = rich_ids.emplace_back(resource_id_text(parsed));  // valid ids are never empty
     }
-    ids.emplace_back(rich_ids.emplace_back(resource_id_text(entry.parsed)), i);
+    index.rich.emplace_back(i, std::move(parsed));
   }
-  // A hash set finds whether ids repeat; only then are they sorted for the message.
-  std::unordered_set<std::string_view> distinct(ids.size());
-  const bool repeated = !std::all_of(
-      ids.begin(), ids.end(), [&](const auto& id) { return distinct.insert(id.first).second; });
-  if (repeated) problems.push_back(duplicate_ids_problem(std::move(ids)));
+  if (has_repeats(ids)) {
+    std::vector<std::pair<std::string_view, std::size_t>> listed;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (!ids[i].empty()) listed.emplace_back(ids[i], i);
+    }
+    problems.push_back(duplicate_ids_problem(std::move(listed)));
+  }
   throw_if_problems(origin, problems);
   return index;
 }
@@ -348,14 +380,15 @@ std::vector<json> select_entries(const inventory_index& index,
   }
   std::vector<char> wanted(index.entries.size(), 0);
   for (const query* q : queries) mark_candidates(index, *q, wanted);
+  auto rich = index.rich.begin();
   for (std::size_t i = 0; i < index.entries.size(); ++i) {
     const auto& entry = index.entries[i];
     if (!entry.plain) {
-      if (matches_any(entry.parsed, queries)) out.push_back(entry.parsed);
+      const json& resource = (rich++)->second;
+      if (matches_any(resource, queries)) out.push_back(resource);
     } else if (wanted[i]) {
       const auto text = index.text.begin();
-      json resource = json::parse(text + static_cast<std::ptrdiff_t>(entry.begin),
-                                  text + static_cast<std::ptrdiff_t>(entry.end));
+      json resource = json::parse(text + entry.begin, text + entry.end);
       if (matches_any(resource, queries)) out.push_back(std::move(resource));
     }
   }
