@@ -77,8 +77,8 @@ class lock_store {
   /// while the caller is first in line for it is kept for the caller; without, the caller only
   /// lets earlier waiters go first (a caller that needs several resources at once should not
   /// keep some idle while it waits for the others). `try_lock_all` calls with the same
-  /// `owner.alloc_id` then act for this place. Leaves the line when the ticket is destroyed. A
-  /// store without a queue returns null (the default).
+  /// `owner.alloc_id` then act for this place. Leaves the line when the ticket is destroyed,
+  /// which must happen before the store is. A store without a queue returns null (the default).
   virtual std::unique_ptr<wait_ticket> enqueue(const std::vector<std::string>& ids, bool keep,
                                                const lock_owner& owner) {
     (void)ids, (void)keep, (void)owner;
