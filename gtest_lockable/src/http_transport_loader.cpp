@@ -21,16 +21,23 @@ loaded_transport load() {
                               GTEST_LOCKABLE_HTTP_MODULE_BUILD_PATH,
                               GTEST_LOCKABLE_HTTP_MODULE_INSTALL_PATH};
   loaded_transport out;
-  const void* table = load_module(
+  load_module(
       where, http_transport_symbol,
-      [](const void* t) {
-        const auto* transport = static_cast<const http_transport*>(t);
-        return std::strcmp(transport->abi, GTEST_LOCKABLE_HTTP_TRANSPORT_ABI) == 0 &&
-               transport->request_size == sizeof(http_request) &&
-               transport->response_size == sizeof(http_response);
+      [&](void* found) {
+        using entry_point = const http_transport* (*)();
+        entry_point entry = nullptr;
+        std::memcpy(&entry, &found, sizeof entry);  // object to function pointer, as POSIX allows
+        const http_transport* transport = entry != nullptr ? entry() : nullptr;
+        if (transport == nullptr ||
+            std::strcmp(transport->abi, GTEST_LOCKABLE_HTTP_TRANSPORT_ABI) != 0 ||
+            transport->request_size != sizeof(http_request) ||
+            transport->response_size != sizeof(http_response)) {
+          return false;
+        }
+        out.transport = transport;
+        return true;
       },
       out.problem);
-  out.transport = static_cast<const http_transport*>(table);
   return out;
 }
 

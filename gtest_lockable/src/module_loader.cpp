@@ -3,15 +3,14 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <vector>
 
 #include "gtest_lockable/settings.hpp"
 
 namespace gtest_lockable::detail {
 
-const void* load_module(const module_location& where, const char* symbol,
-                        const std::function<bool(const void*)>& usable, std::string& problem) {
+bool load_module(const module_location& where, const char* symbol,
+                 const std::function<bool(void*)>& accept, std::string& problem) {
   std::vector<std::string> candidates{where.build_path, where.install_path, where.file_name};
   if (auto path = env_value(where.env_variable); path && !path->empty()) candidates = {*path};
   std::string tried;
@@ -28,18 +27,13 @@ const void* load_module(const module_location& where, const char* symbol,
       tried += why != nullptr ? why : path + ": cannot be loaded";
       continue;
     }
-    using entry_point = const void* (*)();
-    void* found = ::dlsym(handle, symbol);
-    entry_point entry = nullptr;
-    std::memcpy(&entry, &found, sizeof entry);  // object to function pointer, as POSIX allows
-    const void* table = entry != nullptr ? entry() : nullptr;
-    if (table != nullptr && usable(table)) return table;
+    if (accept(::dlsym(handle, symbol))) return true;
     // Not dlclose'd: unloading a library that initialised OpenSSL is not safe.
     tried += path + ": built from another version of gtest_lockable";
   }
   problem = "the " + std::string(where.what) + " module cannot be loaded (" + tried + "); set " +
             where.env_variable + " to the path of " + where.file_name;
-  return nullptr;
+  return false;
 }
 
 }  // namespace gtest_lockable::detail

@@ -17,11 +17,13 @@ struct module_location {
   const char* install_path;  ///< Where an installation has it.
 };
 
-/// Loads the module at `where` and returns what its entry point `symbol` (a C function taking
-/// nothing) returns, when `usable` accepts it. Tries the build tree, the install prefix, then the
-/// dynamic linker's search path (or only the path in `env_variable` when it is set). Returns null
-/// and sets `problem` to a message naming every path tried and what to do.
-const void* load_module(const module_location& where, const char* symbol,
-                        const std::function<bool(const void*)>& usable, std::string& problem);
+/// Loads the module at `where` and calls `accept` with the address of its entry point `symbol`
+/// (null when the module has none), until `accept` returns true. Tries the build tree, the
+/// install prefix, then the dynamic linker's search path (or only the path in `env_variable`
+/// when it is set). Returns false and sets `problem` to a message naming every path tried and what
+/// to do. (`accept` calls the entry point through its real type: calling it through another
+/// function type would be undefined.)
+bool load_module(const module_location& where, const char* symbol,
+                 const std::function<bool(void*)>& accept, std::string& problem);
 
 }  // namespace gtest_lockable::detail

@@ -19,14 +19,20 @@ loaded_engine load() {
                               GTEST_LOCKABLE_REGEX_MODULE_BUILD_PATH,
                               GTEST_LOCKABLE_REGEX_MODULE_INSTALL_PATH};
   loaded_engine out;
-  const void* table = load_module(
+  load_module(
       where, regex_engine_symbol,
-      [](const void* t) {
-        return std::strcmp(static_cast<const regex_engine*>(t)->abi,
-                           GTEST_LOCKABLE_REGEX_ENGINE_ABI) == 0;
+      [&](void* found) {
+        using entry_point = const regex_engine* (*)();
+        entry_point entry = nullptr;
+        std::memcpy(&entry, &found, sizeof entry);  // object to function pointer, as POSIX allows
+        const regex_engine* engine = entry != nullptr ? entry() : nullptr;
+        if (engine == nullptr || std::strcmp(engine->abi, GTEST_LOCKABLE_REGEX_ENGINE_ABI) != 0) {
+          return false;
+        }
+        out.engine = engine;
+        return true;
       },
       out.problem);
-  out.engine = static_cast<const regex_engine*>(table);
   return out;
 }
 
