@@ -1,6 +1,6 @@
-// Parsing: inventory text parsed and validated as a lock call does on each (changed) load, and
-// requirements text parsed and compiled into a query. Reports resources/second for inventories
-// and the time per call for requirements.
+// Parsing: inventory text parsed and validated into a document (parse_inventory, as `load` and
+// --validate-only do) or into a lock call's scan index, and requirements text parsed and compiled
+// into a query. Reports resources/second for inventories and the time per call for requirements.
 
 #include <benchmark/benchmark.h>
 
@@ -11,6 +11,7 @@
 #include "gtest_lockable/inventory.hpp"
 #include "gtest_lockable/query.hpp"
 #include "gtest_lockable/requirements.hpp"
+#include "src/inventory_scan.hpp"
 
 namespace {
 
@@ -27,6 +28,20 @@ void bm_parse_inventory(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(text.size()));
 }
 BENCHMARK(bm_parse_inventory)->Arg(10)->Arg(1000)->Arg(100000)->Unit(benchmark::kMicrosecond);
+
+// What a lock call does with a changed inventory file instead: scan and validate it into an
+// index (src/inventory_scan.hpp), parsing none of the plain entries.
+void bm_index_inventory(benchmark::State& state) {
+  const int count = static_cast<int>(state.range(0));
+  const std::string text = gtest_lockable::bench::lab_inventory_text(count);
+  for (auto _ : state) {
+    auto index = gtest_lockable::detail::index_inventory(text, "bench.json");
+    benchmark::DoNotOptimize(index.entries.data());
+  }
+  state.SetItemsProcessed(state.iterations() * count);
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(text.size()));
+}
+BENCHMARK(bm_index_inventory)->Arg(10)->Arg(1000)->Arg(100000)->Unit(benchmark::kMicrosecond);
 
 // The floor: nlohmann's parser alone building the document, without validation.
 void bm_parse_inventory_json_only(benchmark::State& state) {

@@ -76,6 +76,10 @@ class interruptible_store final : public lock_store {
     check();
     return inner_->try_lock_all(ids, owner, busy);
   }
+  std::unique_ptr<wait_ticket> enqueue(const std::vector<std::string>& ids, bool keep,
+                                       const lock_owner& owner) override {
+    return inner_->enqueue(ids, keep, owner);
+  }
   void prepare_wait() override { inner_->prepare_wait(); }
   // A signal that came before the flag is set is in the pipe, and `check` sees it; one that
   // comes after ends the process from the handler (see `waiting_in_store`).

@@ -4,16 +4,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
 #include <cstring>
-#include <map>
 #include <mutex>
 
 #include "gtest_lockable/error.hpp"
 #include "src/inventory_detail.hpp"
 #include "src/json_util.hpp"
+#include "src/inventory_scan.hpp"
 
 namespace gtest_lockable {
 namespace {
@@ -33,18 +34,6 @@ constexpr int max_entry_depth = 100;
 
 std::string single_quoted(const std::string& s) { return "'" + s + "'"; }
 
-// Why `id` cannot be a lock file name, or empty if it can.
-std::string unsafe_id_reason(const std::string& id) {
-  if (id.empty()) return "is empty";
-  if (id == "." || id == "..") return "is '" + id + "'";
-  if (id.find('/') != std::string::npos) return "contains '/'";
-  if (id.find('\0') != std::string::npos) return "contains a NUL character";
-  if (id.size() > max_id_length) {
-    return "is longer than " + std::to_string(max_id_length) + " bytes";
-  }
-  return {};
-}
-
 class memory_provider final : public inventory_provider {
  public:
   explicit memory_provider(json entries)
@@ -57,52 +46,36 @@ class memory_provider final : public inventory_provider {
   std::shared_ptr<const inventory> inventory_;
 };
 
-class file_provider final : public inventory_provider {
+// Re-reads the file when its size, modification time or inode changes. `load` keeps a parsed
+// document; `select` (lock calls) keeps the text and an index of it, so a lock call on a large
+// inventory parses only the entries that can match (see inventory_scan.hpp).
+class file_provider final : public inventory_provider, public detail::selective_inventory {
  public:
   explicit file_provider(std::string path) : path_(std::move(path)) {}
 
   std::shared_ptr<const inventory> load() override {
     std::lock_guard<std::mutex> guard(mutex_);
-    struct stat st {};
-    if (::stat(path_.c_str(), &st) != 0) unreadable(errno);
-    const file_version version{st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec,
-                               st.st_mtim.tv_nsec};
-    if (cached_ && version == version_) return cached_;
-    std::string text;
-    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) unreadable(errno);
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      throw error(errc::invalid_inventory,
-                  "cannot read inventory " + single_quoted(path_) + ": not a regular file");
+    const file_version version = current_version();
+    if (!cached_ || !(version == version_)) {
+      cached_ = std::make_shared<const inventory>(parse_inventory(read_text(), path_));
+      version_ = version;
     }
-    if (static_cast<std::uint64_t>(st.st_size) > max_file_bytes) {
-      ::close(fd);
-      too_big();
-    }
-    text.resize(static_cast<std::size_t>(st.st_size));
-    std::size_t got = 0;
-    while (true) {
-      if (got > max_file_bytes) {  // it grew while we read it
-        ::close(fd);
-        too_big();
-      }
-      if (got == text.size()) text.resize(text.size() + 4096 + text.size() / 2);
-      const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        const int err = errno;
-        ::close(fd);
-        unreadable(err);
-      }
-      if (n == 0) break;
-      got += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    text.resize(got);
-    cached_ = std::make_shared<const inventory>(parse_inventory(text, path_));
-    version_ = version;
     return cached_;
+  }
+
+  detail::inventory_selection select(const std::vector<const query*>& queries) override {
+    std::shared_ptr<const detail::inventory_index> index;
+    {
+      std::lock_guard<std::mutex> guard(mutex_);
+      const file_version version = current_version();
+      if (!index_ || !(version == index_version_)) {
+        index_ = std::make_shared<const detail::inventory_index>(
+            detail::index_inventory(read_text(), path_));
+        index_version_ = version;
+      }
+      index = index_;
+    }
+    return {index->size(), detail::select_entries(*index, queries)};
   }
 
   std::string describe() const override { return "inventory " + single_quoted(path_); }
@@ -125,6 +98,55 @@ class file_provider final : public inventory_provider {
                                              std::to_string(max_file_bytes >> 20) + " MiB");
   }
 
+  file_version current_version() const {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0) unreadable(errno);
+    return {st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
+  }
+
+  std::string read_text() const {
+    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) unreadable(errno);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      throw error(errc::invalid_inventory,
+                  "cannot read inventory " + single_quoted(path_) + ": not a regular file");
+    }
+    if (static_cast<std::uint64_t>(st.st_size) > max_file_bytes) {
+      ::close(fd);
+      too_big();
+    }
+    // Sized from fstat, grown only if the file grew meanwhile: no copy of a large file.
+    std::string text(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t got = 0;
+    while (true) {
+      char more[4096];
+      const bool full = got == text.size();
+      const ssize_t n =
+          full ? ::read(fd, more, sizeof more) : ::read(fd, text.data() + got, text.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int err = errno;
+        ::close(fd);
+        unreadable(err);
+      }
+      if (n == 0) break;
+      if (got + static_cast<std::size_t>(n) > max_file_bytes) {  // it grew while we read it
+        ::close(fd);
+        too_big();
+      }
+      if (full) {
+        text.append(more, static_cast<std::size_t>(n));
+        text.resize(text.size() + text.size() / 2);
+      }
+      got += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    text.resize(got);
+    return text;
+  }
+
   [[noreturn]] void unreadable(int err) const {
     throw error(errc::invalid_inventory, "cannot read inventory " + single_quoted(path_) + ": " +
                                              std::strerror(err) +
@@ -135,6 +157,8 @@ class file_provider final : public inventory_provider {
   std::mutex mutex_;
   std::shared_ptr<const inventory> cached_;
   file_version version_{};
+  std::shared_ptr<const detail::inventory_index> index_;
+  file_version index_version_{};
 };
 
 }  // namespace
@@ -147,6 +171,63 @@ std::string resource_id_text(const json& resource) {
   return {};
 }
 
+std::string detail::entry_problem(std::size_t index, const json& entry) {
+  const std::string where = "entry " + std::to_string(index);
+  if (!entry.is_object()) return where + " is " + entry.type_name() + ", not an object";
+  if (nests_deeper_than(entry, max_entry_depth)) {
+    return where + " nests objects and arrays more than " + std::to_string(max_entry_depth) +
+           " levels deep";
+  }
+  const auto id = entry.find("id");
+  if (id == entry.end()) return where + " has no 'id'";
+  if (!id->is_string() && !id->is_number_integer()) {
+    return where + " has an id that is " +
+           (id->is_number() ? std::string("a fraction") : id->type_name()) +
+           " (ids are strings or integers)";
+  }
+  if (const std::string why = unsafe_id_reason(resource_id_text(entry)); !why.empty()) {
+    return where + " has id " + json_text(*id) + ", which " + why + " (ids name lock files)";
+  }
+  return {};
+}
+
+std::string detail::duplicate_ids_problem(
+    std::vector<std::pair<std::string_view, std::size_t>> ids) {
+  std::sort(ids.begin(), ids.end());
+  std::string repeats;
+  for (std::size_t i = 0; i < ids.size();) {
+    std::size_t j = i + 1;
+    while (j < ids.size() && ids[j].first == ids[i].first) ++j;
+    if (j - i > 1) {
+      repeats +=
+          (repeats.empty() ? "" : ", ") + single_quoted(std::string(ids[i].first)) + " (entries";
+      for (std::size_t k = i; k < j; ++k) repeats += " " + std::to_string(ids[k].second);
+      repeats += ")";
+    }
+    i = j;
+  }
+  return repeats.empty() ? std::string() : "duplicate ids: " + repeats;
+}
+
+std::string detail::unsafe_id_reason(std::string_view id) {
+  if (id.empty()) return "is empty";
+  if (id == "." || id == "..") return "is '" + std::string(id) + "'";
+  if (id.find('/') != std::string_view::npos) return "contains '/'";
+  if (id.find('\0') != std::string_view::npos) return "contains a NUL character";
+  if (id.size() > max_id_length) {
+    return "is longer than " + std::to_string(max_id_length) + " bytes";
+  }
+  return {};
+}
+
+void detail::throw_if_problems(const std::string& origin,
+                               const std::vector<std::string>& problems) {
+  if (problems.empty()) return;
+  std::string message = "invalid inventory " + single_quoted(origin) + ": ";
+  for (std::size_t i = 0; i < problems.size(); ++i) message += (i ? "; " : "") + problems[i];
+  throw error(errc::invalid_inventory, message);
+}
+
 std::vector<std::string> detail::inventory_problems(const json& entries) {
   std::vector<std::string> problems;
   if (!entries.is_array()) {
@@ -154,56 +235,24 @@ std::vector<std::string> detail::inventory_problems(const json& entries) {
                        std::string(entries.type_name()));
     return problems;
   }
-  std::map<std::string, std::vector<std::size_t>> seen;
+  std::vector<std::string> texts(entries.size());
+  std::vector<std::pair<std::string_view, std::size_t>> ids;
   for (std::size_t i = 0; i < entries.size(); ++i) {
-    const json& entry = entries[i];
-    const std::string where = "entry " + std::to_string(i);
-    if (!entry.is_object()) {
-      problems.push_back(where + " is " + entry.type_name() + ", not an object");
+    if (std::string problem = entry_problem(i, entries[i]); !problem.empty()) {
+      problems.push_back(std::move(problem));
       continue;
     }
-    if (detail::nests_deeper_than(entry, max_entry_depth)) {
-      problems.push_back(where + " nests objects and arrays more than " +
-                         std::to_string(max_entry_depth) + " levels deep");
-      continue;
-    }
-    const auto id = entry.find("id");
-    if (id == entry.end()) {
-      problems.push_back(where + " has no 'id'");
-      continue;
-    }
-    if (!id->is_string() && !id->is_number_integer()) {
-      problems.push_back(where + " has an id that is " +
-                         (id->is_number() ? std::string("a fraction") : id->type_name()) +
-                         " (ids are strings or integers)");
-      continue;
-    }
-    const std::string text = resource_id_text(entry);
-    if (const std::string why = unsafe_id_reason(text); !why.empty()) {
-      problems.push_back(where + " has id " + detail::json_text(*id) + ", which " + why +
-                         " (ids name lock files)");
-      continue;
-    }
-    seen[text].push_back(i);
+    texts[i] = resource_id_text(entries[i]);
+    ids.emplace_back(texts[i], i);
   }
-  std::string repeats;
-  for (const auto& [id, where] : seen) {
-    if (where.size() < 2) continue;
-    repeats += (repeats.empty() ? "" : ", ") + single_quoted(id) + " (entries";
-    for (const auto i : where) repeats += " " + std::to_string(i);
-    repeats += ")";
+  if (std::string repeats = duplicate_ids_problem(std::move(ids)); !repeats.empty()) {
+    problems.push_back(std::move(repeats));
   }
-  if (!repeats.empty()) problems.push_back("duplicate ids: " + repeats);
   return problems;
 }
 
 inventory make_inventory(json entries, std::string origin) {
-  const auto problems = detail::inventory_problems(entries);
-  if (!problems.empty()) {
-    std::string message = "invalid inventory " + single_quoted(origin) + ": ";
-    for (std::size_t i = 0; i < problems.size(); ++i) message += (i ? "; " : "") + problems[i];
-    throw error(errc::invalid_inventory, message);
-  }
+  detail::throw_if_problems(origin, detail::inventory_problems(entries));
   inventory inv;
   inv.origin = std::move(origin);
   inv.resources.reserve(entries.size());
@@ -227,6 +276,23 @@ json detail::parse_inventory_json(const std::string& text, const std::string& or
 inventory parse_inventory(const std::string& text, std::string origin) {
   json entries = detail::parse_inventory_json(text, origin);
   return make_inventory(std::move(entries), std::move(origin));
+}
+
+detail::inventory_selection detail::select_resources(inventory_provider& provider,
+                                                     const std::vector<const query*>& queries) {
+  if (auto* selective = dynamic_cast<selective_inventory*>(&provider)) {
+    return selective->select(queries);
+  }
+  const auto inv = provider.load();
+  inventory_selection out;
+  out.size = inv->resources.size();
+  for (const auto& resource : inv->resources) {
+    if (std::any_of(queries.begin(), queries.end(),
+                    [&](const query* q) { return q->matches(resource); })) {
+      out.resources.push_back(resource);
+    }
+  }
+  return out;
 }
 
 std::unique_ptr<inventory_provider> memory_inventory(json entries) {

@@ -2,31 +2,29 @@
 // closed. A lock is an flock(2) on the file; the file's first line is the holder's PID, the second
 // a JSON object with the host, allocation id and start time (py-lockable reads only the first).
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <unordered_map>
 
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/lock_store.hpp"
 #include "src/json_util.hpp"
+#include "src/lock_folder_queue.hpp"
+#include "src/lock_folder_watch.hpp"
 #include "src/time_format.hpp"
 
 namespace gtest_lockable {
 namespace {
 
 using clock = std::chrono::steady_clock;
-
-// The safety net under inotify: a release can slip between a wake-up and the next look (the
-// kernel reports a close just before it drops the flock), so a waiter also looks this often.
-constexpr std::chrono::milliseconds safety_poll{200};
 
 std::string errno_text(int err) { return std::strerror(err); }
 
@@ -135,22 +133,43 @@ class folder_lock final : public lock_handle {
 
 class folder_store final : public lock_store {
  public:
-  explicit folder_store(std::string folder) : folder_(std::move(folder)) {
-    if (folder_.empty()) folder_ = ".";
-  }
-  ~folder_store() override {
-    if (inotify_ >= 0) ::close(inotify_);
-  }
+  explicit folder_store(std::string folder)
+      : folder_(folder.empty() ? "." : std::move(folder)), queue_(folder_), watch_(folder_) {}
 
   std::vector<std::unique_ptr<lock_handle>> try_lock_all(const std::vector<std::string>& ids,
                                                          const lock_owner& owner,
                                                          std::vector<lock_status>& busy) override {
     ensure_folder();
+    // A caller in line leaves a resource to those ahead of it; one that has not waited yet, to
+    // every waiter; one that could not join the queue, to nobody.
+    std::string mine;
+    bool defer = true;
+    {
+      std::lock_guard<std::mutex> guard(places_mutex_);
+      const auto place = places_.find(owner.alloc_id);
+      if (place != places_.end()) {
+        defer = place->second != nullptr;
+        if (defer) mine = place->second->name();
+      }
+    }
+    std::unique_lock<std::mutex> reading(queue_mutex_, std::defer_lock);
+    if (defer) {
+      reading.lock();
+      queue_.read();
+    }
     std::vector<std::unique_ptr<lock_handle>> held;
     held.reserve(ids.size());
     for (const auto& id : ids) {
       lock_status status;
-      auto lock = try_lock(id, owner, status);
+      status.resource_id = id;
+      std::unique_ptr<lock_handle> lock;
+      if (auto waiter = defer ? queue_.ahead_of(id, mine) : std::nullopt) {
+        status.state = lock_state::held;
+        status.holder = std::move(*waiter);
+      } else {
+        lock = try_lock(id, owner, status);
+        if (!lock) watch_.saw_holder();
+      }
       if (!lock) {
         busy.push_back(std::move(status));
         return {};  // releases the ones taken so far: all or nothing
@@ -160,35 +179,25 @@ class folder_store final : public lock_store {
     return held;
   }
 
-  void prepare_wait() override {
-    if (inotify_ >= 0) return;
+  std::unique_ptr<wait_ticket> enqueue(const std::vector<std::string>& ids, bool keep,
+                                       const lock_owner& owner) override {
     ensure_folder();
-    inotify_ = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (inotify_ < 0) return;  // the safety poll still works
-    // Holders close their descriptor when they end (also when killed) and unlink on release.
-    // Waiters probe read-only, so their looks do not wake each other.
-    const uint32_t events = IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO;
-    if (::inotify_add_watch(inotify_, folder_.c_str(), events) < 0) {
-      ::close(inotify_);
-      inotify_ = -1;
+    auto ticket = queue_.join(ids, keep, folder_mode_);
+    if (ticket) {
+      watch_.start();
+      watch_.watch_ticket(queue_.path() + "/" + ticket->name());
     }
+    return std::make_unique<place_in_line>(*this, owner.alloc_id, std::move(ticket));
+  }
+
+  void prepare_wait() override {
+    ensure_folder();
+    watch_.start();
   }
 
   void wait(clock::time_point deadline) override {
-    const auto now = clock::now();
-    if (now >= deadline) return;
-    const auto until = std::min(deadline, now + safety_poll);
-    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(until - now).count();
-    if (inotify_ < 0) {
-      ::poll(nullptr, 0, static_cast<int>(ms));
-      return;
-    }
-    pollfd pfd{inotify_, POLLIN, 0};
-    if (::poll(&pfd, 1, static_cast<int>(ms)) > 0) {
-      alignas(inotify_event) char events[4096];
-      while (::read(inotify_, events, sizeof events) > 0) {
-      }
-    }
+    touch_tickets();
+    watch_.wait(deadline);
   }
 
   lock_status status(const std::string& id) override {
@@ -201,6 +210,42 @@ class folder_store final : public lock_store {
   std::string describe() const override { return "lock folder '" + folder_ + "'"; }
 
  private:
+  // A caller's place in line: registered with the store until destroyed.
+  class place_in_line final : public wait_ticket {
+   public:
+    place_in_line(folder_store& store, std::string alloc_id,
+                  std::unique_ptr<detail::queue_ticket> ticket)
+        : store_(store), alloc_id_(std::move(alloc_id)), ticket_(std::move(ticket)) {
+      std::lock_guard<std::mutex> guard(store_.places_mutex_);
+      store_.places_[alloc_id_] = ticket_.get();
+    }
+    ~place_in_line() override {
+      {
+        std::lock_guard<std::mutex> guard(store_.places_mutex_);
+        store_.places_.erase(alloc_id_);
+      }
+      if (ticket_) {
+        std::lock_guard<std::mutex> guard(store_.queue_mutex_);
+        try {
+          store_.queue_.leave(std::move(ticket_));
+        } catch (...) {  // out of memory: the ticket is gone, its successor finds out by polling
+        }
+      }
+    }
+
+   private:
+    folder_store& store_;
+    std::string alloc_id_;
+    std::unique_ptr<detail::queue_ticket> ticket_;
+  };
+
+  void touch_tickets() {
+    std::lock_guard<std::mutex> guard(places_mutex_);
+    for (const auto& [alloc_id, ticket] : places_) {
+      if (ticket != nullptr) ticket->touch();
+    }
+  }
+
   std::string path_of(const std::string& id) const { return folder_ + "/" + id + ".pid"; }
 
   [[noreturn]] void folder_error(const std::string& what, int err) const {
@@ -226,6 +271,7 @@ class folder_store final : public lock_store {
     // py-lockable's files are 0644. In a folder a group shares, the group must be able to take
     // over a stale file, so lock files there are group-writable.
     file_mode_ = (st.st_mode & S_IWGRP) ? 0664 : 0644;
+    folder_mode_ = st.st_mode & 07777;
     if (::access(folder_.c_str(), W_OK | X_OK) != 0) folder_error("cannot write", errno);
     folder_ready_ = true;
   }
@@ -316,7 +362,7 @@ class folder_store final : public lock_store {
           held.st_ino != named.st_ino) {
         continue;
       }
-      write_owner(fd.get(), path, owner);
+      write_owner(fd.get(), path, owner, held);
       return std::make_unique<folder_lock>(fd.release(), path);
     }
     status.state = lock_state::held;
@@ -324,11 +370,16 @@ class folder_store final : public lock_store {
     return nullptr;
   }
 
-  void write_owner(int fd, const std::string& path, const lock_owner& owner) {
+  // `st` is the file as locked. An empty file is not truncated: on ext4, truncating a file to
+  // zero makes its close flush the data just written (auto_da_alloc), which took 2-4 ms per
+  // release on a busy disk; the chmod is skipped too when the mode is already right.
+  void write_owner(int fd, const std::string& path, const lock_owner& owner,
+                   const struct stat& st) {
     const nlohmann::json details = {
         {"host", owner.host}, {"alloc_id", owner.alloc_id}, {"since", detail::utc_now_iso8601()}};
     const std::string text = std::to_string(::getpid()) + "\n" + detail::json_text(details) + "\n";
-    if (::fchmod(fd, file_mode_) != 0 || ::ftruncate(fd, 0) != 0 ||
+    if (((st.st_mode & 07777) != file_mode_ && ::fchmod(fd, file_mode_) != 0) ||
+        (st.st_size != 0 && ::ftruncate(fd, 0) != 0) ||
         ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
       const int err = errno;
       ::unlink(path.c_str());  // the caller's guard closes `fd`
@@ -339,7 +390,14 @@ class folder_store final : public lock_store {
   std::string folder_;
   bool folder_ready_ = false;
   mode_t file_mode_ = 0644;
-  int inotify_ = -1;
+  mode_t folder_mode_ = 0755;
+  std::mutex queue_mutex_;  // for queue_, read and asked by one look at a time
+  detail::folder_queue queue_;
+  detail::folder_watch watch_;
+  std::mutex places_mutex_;
+  // The waiters in line through this store, by allocation id: their ticket, or null when they
+  // could not join the queue (they then wait as if there were none).
+  std::unordered_map<std::string, detail::queue_ticket*> places_;
 };
 
 }  // namespace

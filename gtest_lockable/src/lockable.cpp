@@ -5,6 +5,7 @@
 #include <mutex>
 #include <random>
 
+#include "src/inventory_detail.hpp"
 #include "src/json_util.hpp"
 #include "src/time_format.hpp"
 
@@ -170,26 +171,31 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
     effective.push_back(effective_requirements(r));
     queries.emplace_back(effective.back());
   }
+  std::vector<const query*> wanted;
+  for (const auto& q : queries) wanted.push_back(&q);
   const std::string alloc_base = new_alloc_id();
+  const lock_owner owner{impl_->hostname, alloc_base};
+  std::unique_ptr<wait_ticket> in_line;  // our place among the waiters, once we wait
   bool watching = false;
   bool noticed = false;
   std::vector<lock_status> busy;
   try {
     while (true) {
-      const auto inv = impl_->inventory->load();
+      // Only the entries that match some requirement; a large inventory file is not parsed whole.
+      const auto found = detail::select_resources(*impl_->inventory, wanted);
       // Candidates per requirement, in random order: spreads the wear across devices.
       std::vector<std::vector<std::string>> candidates(queries.size());
       std::map<std::string, const json*> entry_of;  // matching entries, for resource_info
       for (std::size_t q = 0; q < queries.size(); ++q) {
-        for (const auto& resource : inv->resources) {
+        for (const auto& resource : found.resources) {
           if (!queries[q].matches(resource)) continue;
           candidates[q].push_back(resource_id_text(resource));
           entry_of.emplace(candidates[q].back(), &resource);
         }
         if (candidates[q].empty()) {
           throw error(errc::no_match, "no resource in " + impl_->inventory->describe() + " (" +
-                                          std::to_string(inv->resources.size()) +
-                                          " resources) matches " + detail::json_text(effective[q]));
+                                          std::to_string(found.size) + " resources) matches " +
+                                          detail::json_text(effective[q]));
         }
         std::shuffle(candidates[q].begin(), candidates[q].end(), random_engine());
         const auto preferred = std::find(candidates[q].begin(), candidates[q].end(), prefer);
@@ -207,7 +213,6 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
         const auto ids = assignment_finder(candidates, busy_ids).find();
         if (ids.empty()) break;
         const std::size_t known = busy.size();
-        lock_owner owner{impl_->hostname, alloc_base};
         auto locks = impl_->store->try_lock_all(ids, owner, busy);
         if (!locks.empty()) {
           const auto now = steady::now();
@@ -240,7 +245,14 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
                                        ": busy: " + busy_report(busy));
       }
       if (!watching) {
-        // Watch first, then look again: a release between the last look and the watch is seen.
+        // Get in line, watch, then look again: a release between the last look and the watch is
+        // seen. A caller that needs several resources has none kept for it: while it waits for
+        // some, the others stay free for everyone.
+        std::vector<std::string> ids;
+        for (const auto& list : candidates) ids.insert(ids.end(), list.begin(), list.end());
+        std::sort(ids.begin(), ids.end());
+        ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+        in_line = impl_->store->enqueue(ids, candidates.size() == 1, owner);
         impl_->store->prepare_wait();
         watching = true;
         continue;
@@ -262,12 +274,7 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
 
 std::vector<json> lockable::select(const json& requirements) {
   const query q(effective_requirements(requirements));
-  const auto inv = impl_->inventory->load();
-  std::vector<json> out;
-  for (const auto& resource : inv->resources) {
-    if (q.matches(resource)) out.push_back(resource);
-  }
-  return out;
+  return detail::select_resources(*impl_->inventory, {&q}).resources;
 }
 
 std::vector<lock_status> lockable::status(const json& requirements) {

@@ -38,6 +38,9 @@ namespace {
 class all_node final : public query_node {
  public:
   explicit all_node(node_list children) : children_(std::move(children)) {}
+  void required_strings(std::vector<std::string>& out) const override {
+    for (const auto& child : children_) child->required_strings(out);
+  }
   bool matches(const json& root) const override {
     for (const auto& child : children_) {
       if (!child->matches(root)) return false;
@@ -182,5 +185,11 @@ query::query(query&&) noexcept = default;
 query& query::operator=(query&&) noexcept = default;
 
 bool query::matches(const nlohmann::json& resource) const { return root_->matches(resource); }
+
+std::vector<std::string> detail::required_strings(const query& q) {
+  std::vector<std::string> out;
+  q.root_->required_strings(out);
+  return out;
+}
 
 }  // namespace gtest_lockable

@@ -12,11 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
-
-namespace re2 {
-class RE2;
-}
 
 namespace gtest_lockable::detail {
 
@@ -26,6 +23,9 @@ using nlohmann::json;
 struct query_node {
   virtual ~query_node() = default;
   virtual bool matches(const json& root) const = 0;
+  /// Appends strings that every root this node matches holds as a string value somewhere (an
+  /// equality that must hold). Conservative: a node that cannot promise one adds nothing.
+  virtual void required_strings(std::vector<std::string>&) const {}
 };
 using node_ptr = std::unique_ptr<const query_node>;
 using node_list = std::vector<node_ptr>;
@@ -84,6 +84,8 @@ bool any_at(const json& node, const path_part* p, const path_part* end, const F&
   return f(*at);
 }
 
+struct equals_test;
+
 /// A leaf: `test` on the values at a path. With `Test::expand_arrays`, an array value also
 /// matches when one of its elements passes (MongoDB's rule: {"tags": "usb"} finds "usb" in a
 /// list); $size and $elemMatch look at the array itself instead.
@@ -91,6 +93,11 @@ template <class Test>
 class field_node final : public query_node {
  public:
   field_node(path at, Test test) : at_(std::move(at)), test_(std::move(test)) {}
+  void required_strings(std::vector<std::string>& out) const override {
+    if constexpr (std::is_same_v<Test, equals_test>) {
+      if (test_.value.is_string()) out.push_back(test_.value.template get<std::string>());
+    }
+  }
   bool matches(const json& root) const override {
     return any_at(root, at_.data(), at_.data() + at_.size(), [this](const json& value) {
       if (test_(value)) return true;
@@ -131,6 +138,8 @@ struct equals_test {
   bool operator()(const json& v) const { return same_value(v, value); }
 };
 
+struct compiled_regex;
+
 /// A compiled regular expression, searched (not anchored) in strings.
 class regex {
  public:
@@ -140,7 +149,8 @@ class regex {
   bool search(const std::string& text) const;
 
  private:
-  std::shared_ptr<const re2::RE2> re_;
+  std::shared_ptr<const compiled_regex> re_;
+  bool (*search_)(const compiled_regex*, const std::string&) noexcept = nullptr;
 };
 
 /// `text` written as "/pattern/flags" (as py-lockable's matcher reads it): sets `pattern` and

@@ -1,4 +1,5 @@
-// $regex on RE2, chosen deliberately over std::regex and PCRE2:
+// $regex on RE2 (in a module loaded on first use, see regex_engine.hpp), chosen deliberately over
+// std::regex and PCRE2:
 // - RE2 matches in time linear in the text (automata, no backtracking), so a requirements
 //   string such as {"name": {"$regex": "(a+)+$"}} cannot stall a lock call for minutes the way
 //   it does on backtracking engines (PCRE2, std::regex);
@@ -9,11 +10,10 @@
 // The price is Perl syntax that needs backtracking: backreferences (\1) and lookaround ((?=x),
 // (?<=x)) are refused with a clear error. README.md (Requirements) lists these differences.
 
-#include <re2/re2.h>
-
 #include <string>
 
 #include "src/query_detail.hpp"
+#include "src/regex_engine.hpp"
 
 namespace gtest_lockable::detail {
 namespace {
@@ -90,21 +90,20 @@ bool split_slash_form(const std::string& text, std::string& pattern, std::string
 
 regex::regex(const std::string& pattern, const std::string& options, std::string_view op,
              const scope& s) {
-  RE2::Options opts;
-  opts.set_log_errors(false);    // errors are reported through our exception, not stderr
-  opts.set_never_capture(true);  // only "does it match" is needed: faster
+  bool case_insensitive = false;
+  bool dot_matches_newline = false;
   bool multi_line = false;
   bool extended = false;
   for (const char c : options) {
     switch (c) {
       case 'i':
-        opts.set_case_sensitive(false);
+        case_insensitive = true;
         break;
       case 'm':
         multi_line = true;  // RE2's Perl mode has no option for it, only the inline flag
         break;
       case 's':
-        opts.set_dot_nl(true);
+        dot_matches_newline = true;
         break;
       case 'x':
         extended = true;
@@ -115,17 +114,20 @@ regex::regex(const std::string& pattern, const std::string& options, std::string
   }
   std::string source = extended ? strip_extended(pattern) : pattern;
   if (multi_line) source = "(?m)" + source;
-  auto compiled = std::make_shared<const RE2>(source, opts);
-  if (!compiled->ok()) {
-    const auto code = compiled->error_code();
-    const bool perl_only = code == RE2::ErrorBadPerlOp || code == RE2::ErrorBadEscape;
+  const regex_engine& engine = load_regex_engine();
+  std::string why;
+  bool perl_only = false;
+  const compiled_regex* compiled =
+      engine.compile(source, case_insensitive, dot_matches_newline, why, perl_only);
+  if (compiled == nullptr) {
     fail_at(op, s,
-            "invalid regex " + in_quotes(pattern) + ": " + compiled->error() +
+            "invalid regex " + in_quotes(pattern) + ": " + why +
                 (perl_only ? " (RE2 syntax: no backreferences or lookaround)" : ""));
   }
-  re_ = std::move(compiled);
+  re_ = std::shared_ptr<const compiled_regex>(compiled, engine.release);
+  search_ = engine.search;
 }
 
-bool regex::search(const std::string& text) const { return RE2::PartialMatch(text, *re_); }
+bool regex::search(const std::string& text) const { return search_(re_.get(), text); }
 
 }  // namespace gtest_lockable::detail

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Integration tests of `lockable`: options, variables, defaults and bad input."""
+import functools
+import http.server
 import os
 import socket
 import stat
 import sys
+import threading
 
 from cli_support import HANG_GUARD, HOST, clean_environment, lockable_case, main
 
@@ -173,6 +176,43 @@ class errors_test(lockable_case):
         self.assert_one_error_line(
             self.run_lockable(self.args("--requirements", "type=", "--", "true")), 65,
             "--requirements: invalid requirements")
+
+    def test_regex_requirements(self):
+        result = self.run_lockable(self.args("--requirements", '{"type": {"$regex": "^PH", '
+                                             '"$options": "i"}}', "--", "sh", "-c", 'echo "$ID"'))
+        self.assertEqual((result.returncode, result.stdout), (0, "b2\n"), result.stderr)
+
+    def test_missing_regex_module_is_one_clear_line(self):
+        env = clean_environment(LOCKABLE_REGEX_MODULE="/nonexistent/libgtest_lockable_regex.so")
+        result = self.run_lockable(self.args("--requirements", '{"type": {"$regex": "^ph"}}', "--",
+                                             "true"), env=env)
+        self.assert_one_error_line(result, 65, "regex support module cannot be loaded",
+                                   "/nonexistent/libgtest_lockable_regex.so",
+                                   "set LOCKABLE_REGEX_MODULE")
+        self.assertEqual(self.run_lockable(self.args("--", "true"), env=env).returncode, 0,
+                         "without $regex the module is not needed")
+
+    def test_http_inventory(self):
+        # The HTTP module is loaded at run time next to a command that may link the C++ runtime
+        # statically: standard types cross that boundary.
+        class handler(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+        served = functools.partial(handler, directory=self.dir)
+        with http.server.ThreadingHTTPServer(("127.0.0.1", 0), served) as server:
+            thread = threading.Thread(target=server.serve_forever, daemon=True)
+            thread.start()
+            uri = "http://127.0.0.1:%d/resources.json" % server.server_address[1]
+            result = self.run_lockable([self.exe, "--resources", uri, "--lock-folder",
+                                        self.locks, "--hostname", HOST, "--requirements",
+                                        "type=phone", "--", "sh", "-c", 'echo "$ID"'])
+            missing = self.run_lockable([self.exe, "--resources", uri + ".missing",
+                                         "--lock-folder", self.locks, "--hostname", HOST, "--",
+                                         "true"], env=clean_environment(LOCKABLE_HTTP_RETRIES="0"))
+            server.shutdown()
+        self.assertEqual((result.returncode, result.stdout), (0, "b2\n"), result.stderr)
+        self.assert_one_error_line(missing, 65, "404")
 
     def test_no_matching_resource(self):
         self.assert_one_error_line(

@@ -1,92 +1,12 @@
 // Multi-process tests of the lock folder: real processes (lock_tool, and a script that follows
 // py-lockable's protocol) contend for resources in one lock folder.
-#include <gtest/gtest.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <map>
-#include <memory>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "subprocess.hpp"
+#include "lock_folder_fixture.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
-using test_support::subprocess;
-
-long long now_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-struct interval {
-  long long start, end;
-  long pid;
-};
-
-class lock_folder_test : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "lock_folder_test.XXXXXX").string();
-    dir_ = ::mkdtemp(pattern.data());
-    folder_ = dir_ / "locks";
-    log_ = dir_ / "holds.log";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  // An inventory of resources with the given ids, each also tagged `type`.
-  void inventory(const std::vector<std::pair<std::string, std::string>>& resources) {
-    nlohmann::json entries = nlohmann::json::array();
-    for (const auto& [id, type] : resources) {
-      entries.push_back({{"id", id}, {"hostname", "h"}, {"online", true}, {"type", type}});
-    }
-    std::ofstream(dir_ / "resources.json") << entries.dump();
-  }
-
-  std::unique_ptr<subprocess> tool(std::vector<std::string> args) {
-    std::vector<std::string> argv = {
-        LOCK_TOOL,       "--resources",    (dir_ / "resources.json").string(),
-        "--lock-folder", folder_.string(), "--log",
-        log_.string(),   "--hostname",     "h"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return std::make_unique<subprocess>(argv);
-  }
-
-  std::unique_ptr<subprocess> py_lockable(const std::string& id, const std::string& timeout) {
-    return std::make_unique<subprocess>(
-        std::vector<std::string>{PYTHON, PY_PROTOCOL, folder_.string(), id, timeout});
-  }
-
-  std::map<std::string, std::vector<interval>> holds() {
-    std::map<std::string, std::vector<interval>> out;
-    std::ifstream in(log_);
-    std::string id;
-    interval i{};
-    while (in >> id >> i.start >> i.end >> i.pid) out[id].push_back(i);
-    return out;
-  }
-
-  // Fails the test for any two holds of one resource whose intervals overlap.
-  static void expect_no_overlap(std::map<std::string, std::vector<interval>> holds) {
-    for (auto& [id, list] : holds) {
-      std::sort(list.begin(), list.end(),
-                [](const interval& a, const interval& b) { return a.start < b.start; });
-      for (std::size_t k = 1; k < list.size(); ++k) {
-        EXPECT_GE(list[k].start, list[k - 1].end)
-            << id << ": PID " << list[k].pid << " held it while PID " << list[k - 1].pid
-            << " still did";
-      }
-    }
-  }
-
-  fs::path dir_, folder_, log_;
-};
+using namespace lock_folder_testing;
 
 TEST_F(lock_folder_test, contending_processes_never_hold_one_resource_together) {
   inventory({{"r1", "x"}, {"r2", "x"}});
@@ -180,6 +100,39 @@ TEST_F(lock_folder_test, file_released_and_unlinked_during_our_pid_check_is_not_
   EXPECT_EQ(other->exit_code(), 3) << "a second process holds r1 while the first does";
   taker->close_stdin();
   EXPECT_EQ(taker->exit_code(), 0);
+}
+
+// The holder's record replaces a stale file's content entirely (py-lockable reads the first line),
+// and a fresh file holds exactly the record.
+TEST_F(lock_folder_test, lock_file_holds_only_the_holders_record) {
+  inventory({{"r1", "x"}, {"r2", "x"}});
+  subprocess gone({"/bin/true"});
+  const pid_t dead = gone.pid();
+  ASSERT_EQ(gone.exit_code(), 0);
+  fs::create_directories(folder_);
+  std::ofstream(folder_ / "r1.pid") << dead << "\n" << std::string(4000, 'x') << "\n";
+  auto first = tool({"--timeout", "0", "--requirements", "id=r1", "--hold-until-eof", "1"});
+  auto second = tool({"--timeout", "0", "--requirements", "id=r2", "--hold-until-eof", "1"});
+  ASSERT_EQ(first->read_line().value_or("").substr(0, 8), "held r1 ");
+  ASSERT_EQ(second->read_line().value_or("").substr(0, 8), "held r2 ");
+  for (const auto& [id, holder] : {std::pair{"r1", first.get()}, std::pair{"r2", second.get()}}) {
+    std::ifstream file(folder_ / (std::string(id) + ".pid"));
+    std::string pid_line, details, rest;
+    std::getline(file, pid_line);
+    std::getline(file, details);
+    EXPECT_EQ(pid_line, std::to_string(holder->pid())) << id;
+    EXPECT_TRUE(nlohmann::json::parse(details, nullptr, false).is_object())
+        << id << ": " << details;
+    EXPECT_FALSE(std::getline(file, rest)) << id << " has more: " << rest.substr(0, 40);
+    EXPECT_EQ(fs::status(folder_ / (std::string(id) + ".pid")).permissions(),
+              fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                  fs::perms::others_read)
+        << id;
+  }
+  first->close_stdin();
+  second->close_stdin();
+  EXPECT_EQ(first->exit_code(), 0);
+  EXPECT_EQ(second->exit_code(), 0);
 }
 
 TEST_F(lock_folder_test, path_traversal_id_never_creates_a_file_outside_the_folder) {

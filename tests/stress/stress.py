@@ -19,6 +19,7 @@ etcd store, so the py kind would sit that run out).
 """
 import argparse
 import ctypes
+import fcntl
 import heapq
 import json
 import os
@@ -42,6 +43,24 @@ PR_SET_CHILD_SUBREAPER = 36
 # on long after a release; a holder of this run exits at once, so the driver keeps each exited
 # holder as a zombie (alive to py-lockable, dead to us) this long before reaping it.
 REAP_DELAY_S = 0.5
+QUEUE = ".lockable-queue"  # the waiters' queue in the lock folder (one ticket per waiter)
+
+
+def held_tickets(queue):
+    """The tickets in `queue` that some process still holds an flock on."""
+    held = []
+    for name in sorted(os.listdir(queue)):
+        try:
+            fd = os.open(os.path.join(queue, name), os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            held.append(name)
+        finally:
+            os.close(fd)
+    return held
 
 
 def log_line(path, *fields):
@@ -282,6 +301,12 @@ class run:
             if result.returncode != 0:
                 stuck.append("%s: exit %d %s" % (rid, result.returncode, result.stderr.strip()))
         left = sorted(os.listdir(self.locks)) if os.path.isdir(self.locks) else []
+        # The waiters' queue may keep tickets of killed waiters, but none may still be held:
+        # every process of the run has ended.
+        if QUEUE in left:
+            left.remove(QUEUE)
+            left += ["%s/%s (held)" % (QUEUE, t)
+                     for t in held_tickets(os.path.join(self.locks, QUEUE))]
         return stuck, left
 
     def execute(self):

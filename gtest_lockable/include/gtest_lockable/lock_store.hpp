@@ -52,6 +52,12 @@ class lock_handle {
   virtual bool valid() const noexcept { return true; }
 };
 
+/// A place in a store's queue of waiters (see `lock_store::enqueue`); leaves it when destroyed.
+class wait_ticket {
+ public:
+  virtual ~wait_ticket() = default;
+};
+
 /// Where locks live: a lock folder on this host, or a server shared by many hosts.
 class lock_store {
  public:
@@ -64,6 +70,20 @@ class lock_store {
   virtual std::vector<std::unique_ptr<lock_handle>> try_lock_all(
       const std::vector<std::string>& ids, const lock_owner& owner,
       std::vector<lock_status>& busy) = 0;
+
+  /// Puts the caller in line once it has to wait, so that a resource freed while several
+  /// processes wait for it goes to the one that has waited longest, and one that has not waited
+  /// does not take it from them. `ids` are the resources it waits for. With `keep`, one freed
+  /// while the caller is first in line for it is kept for the caller; without, the caller only
+  /// lets earlier waiters go first (a caller that needs several resources at once should not
+  /// keep some idle while it waits for the others). `try_lock_all` calls with the same
+  /// `owner.alloc_id` then act for this place. Leaves the line when the ticket is destroyed,
+  /// which must happen before the store is. A store without a queue returns null (the default).
+  virtual std::unique_ptr<wait_ticket> enqueue(const std::vector<std::string>& ids, bool keep,
+                                               const lock_owner& owner) {
+    (void)ids, (void)keep, (void)owner;
+    return nullptr;
+  }
 
   /// Starts watching for releases, so that one happening after this call wakes `wait`. Called
   /// only once a caller has to wait, as watching has a cost.

@@ -118,7 +118,8 @@ class lockable {
 
   /// Locks one resource matching `requirements` (defaults merged in), waiting up to `timeout`
   /// (0: one pass). Throws `error`: `no_match` at once when nothing in the inventory matches,
-  /// `timeout` naming the busy candidates and their holders, `invalid_*` for bad input.
+  /// `timeout` naming the busy candidates and their holders, `invalid_*` for bad input. Waiters
+  /// on one lock folder take a freed resource in the order they started waiting.
   allocation lock(const nlohmann::json& requirements, seconds timeout = seconds(0));
   /// As above, with requirements as text (JSON or `key=value&...`).
   allocation lock(std::string_view requirements, seconds timeout = seconds(0));

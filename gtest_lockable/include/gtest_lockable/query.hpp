@@ -2,12 +2,24 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 namespace gtest_lockable {
 
+namespace env {
+/// The path of libgtest_lockable_regex.so (RE2, loaded for the first $regex), if it is not found.
+inline constexpr const char* regex_module = "LOCKABLE_REGEX_MODULE";
+}  // namespace env
+
+class query;
+
 namespace detail {
 struct query_node;
-}
+/// Strings that every resource `q` matches holds as a string value (from the equalities the
+/// query requires), so that an inventory scan can skip entries that hold none of them. Internal.
+std::vector<std::string> required_strings(const query& q);
+}  // namespace detail
 
 /// A requirements object compiled once into a matcher that is then run against many resources.
 ///
@@ -46,6 +58,7 @@ class query {
   static void check_depth(const nlohmann::json& requirements);
 
  private:
+  friend std::vector<std::string> detail::required_strings(const query& q);
   std::unique_ptr<const detail::query_node> root_;
 };
 

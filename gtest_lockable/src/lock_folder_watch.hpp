@@ -1,0 +1,47 @@
+#pragma once
+
+// How a lock-folder waiter sleeps: inotify on the lock folder (holders unlink on release and
+// close when they end, also when killed) and on its own queue tickets (touched by the waiter
+// ahead when it leaves), under a safety poll.
+
+#include <atomic>
+#include <chrono>
+#include <string>
+
+namespace gtest_lockable::detail {
+
+/// The wake-ups of one lock folder's waiters.
+class folder_watch {
+ public:
+  /// The safety net under inotify: a waiter also looks this often, whatever it was told.
+  static constexpr std::chrono::milliseconds safety_poll{200};
+
+  explicit folder_watch(std::string folder);
+  ~folder_watch();
+  folder_watch(const folder_watch&) = delete;
+  folder_watch& operator=(const folder_watch&) = delete;
+
+  /// Starts watching the lock folder (once).
+  void start();
+
+  /// Also wakes `wait` when the queue ticket at `path` is touched (after `start`).
+  void watch_ticket(const std::string& path);
+
+  /// Tells the next `wait` that a look since the last one found a resource held by a process,
+  /// rather than only kept for earlier waiters.
+  void saw_holder() { saw_holder_ = true; }
+
+  /// Sleeps until something may have changed for this waiter, the safety poll, or `deadline`.
+  void wait(std::chrono::steady_clock::time_point deadline);
+
+ private:
+  bool drain_events();  // true when one came from a ticket
+
+  std::string folder_;
+  int inotify_ = -1;
+  int folder_watch_ = -1;
+  std::chrono::milliseconds next_look_ = safety_poll;  // how long the next wait may sleep
+  std::atomic<bool> saw_holder_{false};
+};
+
+}  // namespace gtest_lockable::detail
