@@ -13,6 +13,7 @@
 #include "cli/options.hpp"
 #include "cli/run.hpp"
 #include "cli/signals.hpp"
+#include "gtest_lockable/error.hpp"
 #include "gtest_lockable/etcd_store.hpp"
 #include "gtest_lockable/lockable.hpp"
 #include "gtest_lockable/settings.hpp"
@@ -27,7 +28,7 @@ namespace gtest_lockable::cli {
 namespace {
 
 // Our messages go to stderr, one line each; stdout belongs to the command.
-void say(const std::string& line) { std::cerr << "lockable: " << line << std::endl; }
+void say(const std::string& line) { std::cerr << "lockable: " << printable(line) << std::endl; }
 
 // Why the lock was lost, written by the lock store's thread and read by main's.
 struct lost_notice {

@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "cli/exit_codes.hpp"
+#include "gtest_lockable/error.hpp"
 #include "gtest_lockable/etcd_store.hpp"
 #include "gtest_lockable/lockable.hpp"
 
@@ -90,7 +91,7 @@ int validate_mode(const cli_options& opts, std::ostream& out, std::ostream& err)
     problems.emplace_back(e.what());
   }
   if (!problems.empty()) {
-    for (const auto& problem : problems) err << "lockable: " << problem << '\n';
+    for (const auto& problem : problems) err << "lockable: " << printable(problem) << '\n';
     return exit_code::invalid_input;
   }
   const auto matching = std::count_if(inv->resources.begin(), inv->resources.end(),
@@ -107,10 +108,11 @@ std::string status_table(const std::vector<lock_status>& states) {
   for (const auto& s : states) {
     const holder_info& h = s.holder;
     const bool known = s.state != lock_state::free;
-    rows.push_back({s.resource_id, state_name(s.state),
+    // Ids come from the inventory and the rest from lock files: printed, never obeyed.
+    rows.push_back({printable(s.resource_id), state_name(s.state),
                     known && h.pid > 0 ? std::to_string(h.pid) : "-",
-                    known && !h.host.empty() ? h.host : "-",
-                    known && !h.since.empty() ? h.since : "-", h.note});
+                    known && !h.host.empty() ? printable(h.host) : "-",
+                    known && !h.since.empty() ? printable(h.since) : "-", printable(h.note)});
     notes = notes || !h.note.empty();
   }
   const std::size_t columns = notes ? 6 : 5;

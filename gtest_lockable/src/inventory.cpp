@@ -186,7 +186,7 @@ std::string detail::entry_problem(std::size_t index, const json& entry) {
            " (ids are strings or integers)";
   }
   if (const std::string why = unsafe_id_reason(resource_id_text(entry)); !why.empty()) {
-    return where + " has id " + json_text(*id) + ", which " + why + " (ids name lock files)";
+    return where + " has id " + json_excerpt(*id) + ", which " + why + " (ids name lock files)";
   }
   return {};
 }

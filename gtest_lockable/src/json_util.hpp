@@ -3,6 +3,7 @@
 // JSON helpers for untrusted input: text for messages that never throws, and a depth check that
 // does not recurse.
 
+#include <cstddef>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -14,6 +15,16 @@ namespace gtest_lockable::detail {
 /// built from command-line text may hold and `dump()` refuses, is replaced by U+FFFD.
 inline std::string json_text(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+/// `value` as json_text, cut after about `limit` bytes for a message: requirements can be
+/// 100 KB long, and a message repeats them. The cut falls between UTF-8 characters.
+inline std::string json_excerpt(const nlohmann::json& value, std::size_t limit = 300) {
+  std::string text = json_text(value);
+  if (text.size() <= limit) return text;
+  std::size_t cut = limit;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut) + "... (" + std::to_string(text.size()) + " bytes)";
 }
 
 /// Whether objects and arrays nest more than `levels` deep in `value` (`value` itself, when it

@@ -85,9 +85,15 @@ class assignment_finder {
   std::vector<std::string> visited_;
 };
 
+// The first few busy resources and their holders; a pool of hundreds would make a line of many
+// kilobytes that nobody reads.
 std::string busy_report(const std::vector<lock_status>& busy) {
+  constexpr std::size_t shown = 8;
   std::string text;
-  for (const auto& status : busy) text += (text.empty() ? "" : ", ") + describe(status);
+  for (std::size_t i = 0; i < busy.size() && i < shown; ++i) {
+    text += (i ? ", " : "") + describe(busy[i]);
+  }
+  if (busy.size() > shown) text += " and " + std::to_string(busy.size() - shown) + " more";
   return text;
 }
 
@@ -195,7 +201,7 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
         if (candidates[q].empty()) {
           throw error(errc::no_match, "no resource in " + impl_->inventory->describe() + " (" +
                                           std::to_string(found.size) + " resources) matches " +
-                                          detail::json_text(effective[q]));
+                                          detail::json_excerpt(effective[q]));
         }
         std::shuffle(candidates[q].begin(), candidates[q].end(), random_engine());
         const auto preferred = std::find(candidates[q].begin(), candidates[q].end(), prefer);
@@ -205,7 +211,7 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
       if (assignment_finder(candidates, {}).find().empty()) {
         throw error(errc::no_match, "no " + std::to_string(queries.size()) +
                                         " distinct resources in " + impl_->inventory->describe() +
-                                        " satisfy " + detail::json_text(effective));
+                                        " satisfy " + detail::json_excerpt(effective));
       }
       busy.clear();
       std::vector<std::string> busy_ids;
@@ -234,14 +240,15 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
         }
         if (busy.size() == known) {  // a store must say what was busy; do not spin
           throw error(errc::lock_store, impl_->store->describe() + " refused " +
-                                            detail::json_text(ids) + " without naming a holder");
+                                            detail::json_excerpt(json(ids)) +
+                                            " without naming a holder");
         }
         for (std::size_t b = known; b < busy.size(); ++b) busy_ids.push_back(busy[b].resource_id);
       }
       const auto now = steady::now();
       if (now >= deadline) {
         throw error(errc::timeout, "timed out after " + format_seconds(timeout) + " waiting for " +
-                                       detail::json_text(effective) +
+                                       detail::json_excerpt(effective) +
                                        ": busy: " + busy_report(busy));
       }
       if (!watching) {
@@ -261,8 +268,8 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
           queued + std::chrono::duration_cast<steady::duration>(impl_->wait_notice_after);
       if (!noticed && impl_->on_wait && now >= notice_at) {
         noticed = true;
-        impl_->on_wait("waiting for " + detail::json_text(effective) +
-                       ": busy: " + busy_report(busy));
+        impl_->on_wait(printable("waiting for " + detail::json_excerpt(effective) +
+                                 ": busy: " + busy_report(busy)));
       }
       impl_->store->wait(!noticed && impl_->on_wait ? std::min(deadline, notice_at) : deadline);
     }

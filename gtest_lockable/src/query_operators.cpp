@@ -219,7 +219,7 @@ node_ptr compile_mod(const json& arg, const scope& s) {
                 (arg.is_array() ? "an array of " + std::to_string(arg.size()) : type_of(arg)));
   }
   if (!arg[0].is_number() || !arg[1].is_number()) {
-    fail_at("$mod", s, "divisor and remainder must be numbers, got " + json_text(arg));
+    fail_at("$mod", s, "divisor and remainder must be numbers, got " + json_excerpt(arg));
   }
   if (compare_numbers(arg[0], json(0)) == 0) fail_at("$mod", s, "divisor is zero");
   return make_field(s, mod_test{arg[0], arg[1]});

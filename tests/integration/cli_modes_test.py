@@ -67,6 +67,20 @@ class modes_test(lockable_case):
         holder.stdin.close()
         self.assertEqual(holder.wait(HANG_GUARD), 0)
 
+    def test_status_table_escapes_control_characters_of_lock_files(self):
+        """A lock file is anyone's to write: what it says is printed, never obeyed by the
+        terminal, and stays on its row."""
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        os.makedirs(self.locks)
+        with open(self.lock_file("b2"), "w") as f:
+            f.write('%d\n{"host":"evil\\u001b[2J\\nhost","since":"s\\r"}\n' % dead.pid)
+        table = self.run_lockable(self.args("--status", "--requirements", "id=b2"))
+        self.assertEqual(table.returncode, 0, table.stderr)
+        self.assertEqual(table.stdout.splitlines()[1].split(),
+                         ["b2", "stale", str(dead.pid), "evil\\x1b[2J\\x0ahost", "s\\x0d"])
+        self.assertNotIn("\x1b", table.stdout)
+
     def test_validate_only_accepts_a_valid_inventory_without_a_command(self):
         result = self.run_lockable(self.args("--validate-only", "--requirements", "type=board"))
         self.assertEqual(result.returncode, 0, result.stderr)

@@ -177,6 +177,8 @@ CASES = [
          requirements=json.dumps({"id": {"$in": ["x%d" % i for i in range(6000)] + ["r1"]}})),
     case("huge array value", *refused(69, "no resource in inventory"),
          requirements=json.dumps({"tags": list(range(20000))})),
+    case("100 KB of requirements matching nothing", *refused(69, '"x00029","... (90045 bytes)'),
+         requirements=json.dumps({"id": {"$in": ["x%05d" % i for i in range(10000)]}})),
     case("non-UTF-8 requirements", *refused(69, "no resource in inventory"),
          requirements=b"id=r\xff"),
     case("non-UTF-8 host name", *refused(69, "no resource in inventory"), hostname=b"h\xff"),
@@ -219,6 +221,9 @@ CASES = [
          lock_file=plant("1\n"), left={"r1.pid"}),
     case("lock file details of the wrong types", *refused(75, "r1 (held by PID 1)"),
          lock_file=plant('1\n{"host": 5, "since": [1], "alloc_id": {}}\n'), left={"r1.pid"}),
+    case("lock file details with control characters",
+         *refused(75, "r1 (held by PID 1 on evil\\x1b[2J\\x0aline"),
+         lock_file=plant('1\n{"host": "evil\\u001b[2J\\nline"}\n'), left={"r1.pid"}),
     case("lock file held with flock", *refused(75, "r1 (held by PID %d)" % os.getpid()),
          lock_file=held_by_us, left={"r1.pid"}),
     # Timeouts.
@@ -345,6 +350,8 @@ class hostile_inputs_test(unittest.TestCase):
         self.assertIn(message, output)
         if front == "cli" and status in (64, 65, 69, 74, 75):
             self.assertEqual(output.count("lockable: "), 1, "one line of error\n" + shown)
+            self.assertEqual(output.count("\n"), 1, "one line of error\n" + shown)
+            self.assertLess(len(output), 1000, "an error that can be read\n" + shown)
         self.check_left(c, locks, shown)
 
     def test_table(self):

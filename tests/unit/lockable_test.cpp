@@ -137,6 +137,48 @@ TEST_F(lockable_test, held_resource_is_not_given_twice) {
   }
 }
 
+TEST_F(lockable_test, timeout_over_a_large_pool_names_a_few_busy_resources_and_counts_the_rest) {
+  auto l = make(boards(30));
+  std::vector<allocation> held;
+  for (int i = 0; i < 30; ++i) held.push_back(l.lock(json::object()));
+  try {
+    l.lock(json::object());
+    FAIL() << "every board is held";
+  } catch (const error& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(e.code(), errc::timeout);
+    EXPECT_NE(what.find(" (held by PID "), std::string::npos) << what;
+    EXPECT_NE(what.find(" and 22 more"), std::string::npos) << what;
+    EXPECT_LT(what.size(), 1000u) << what;
+  }
+}
+
+TEST_F(lockable_test, long_requirements_are_cut_short_in_messages) {
+  auto l = make(boards(3));
+  json ids = json::array();
+  for (int i = 0; i < 5000; ++i) ids.push_back("x" + std::to_string(i));
+  const json requirements = {{"id", {{"$in", ids}}}};
+  try {
+    l.lock(requirements);
+    FAIL() << "no error";
+  } catch (const error& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(e.code(), errc::no_match);
+    EXPECT_EQ(what.rfind("no resource in in-memory inventory (3 resources) matches {", 0), 0u)
+        << what.substr(0, 200);
+    EXPECT_NE(what.find("... (" + std::to_string(requirements.dump().size() + 29) + " bytes)"),
+              std::string::npos)
+        << what.substr(0, 500);
+    EXPECT_LT(what.size(), 500u);
+  }
+}
+
+TEST_F(lockable_test, error_messages_are_one_printable_line) {
+  const error e(errc::invalid_inventory, "bad id 'a\nb\x1b[2J\x7f'\tend");
+  EXPECT_STREQ(e.what(), "bad id 'a\\x0ab\\x1b[2J\\x7f'\\x09end");
+  EXPECT_EQ(printable("caf\xc3\xa9 ok"), "caf\xc3\xa9 ok") << "UTF-8 is kept";
+}
+
 TEST_F(lockable_test, no_match_is_reported_at_once_with_requirements_and_size) {
   auto l = make(boards(3));
   try {
