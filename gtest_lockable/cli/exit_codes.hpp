@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 #include "gtest_lockable/error.hpp"
 
 namespace gtest_lockable::cli {
@@ -39,6 +41,19 @@ constexpr int exit_status_for(errc code) {
       return exit_code::lock_store;
   }
   return exit_code::internal;
+}
+
+/// A library error's message with the option that would fix it, where one is to blame.
+inline std::string message_of(const error& e) {
+  switch (e.culprit()) {
+    case setting::resources:
+      return e.what() + std::string(" (give the inventory file with --resources)");
+    case setting::lock_folder:
+      return e.what() + std::string(" (choose a writable folder with --lock-folder)");
+    case setting::none:
+      break;
+  }
+  return e.what();
 }
 
 }  // namespace gtest_lockable::cli

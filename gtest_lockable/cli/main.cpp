@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
     std::cout.flush();
     return status;
   } catch (const gtest_lockable::error& e) {
-    cli::say(e.what());
+    cli::say(cli::message_of(e));
     return cli::exit_status_for(e.code());
   } catch (const cli::interrupted& i) {
     return cli::exit_code::signal_base + i.signal;  // nothing was held: nothing to release

@@ -79,7 +79,7 @@ int validate_mode(const cli_options& opts, std::ostream& out, std::ostream& err)
   try {
     inv = open_inventory(opts.resources.value)->load();
   } catch (const error& e) {
-    problems.emplace_back(e.what());
+    problems.push_back(message_of(e));
   }
   json effective;
   std::optional<query> selector;

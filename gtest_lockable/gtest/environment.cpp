@@ -14,7 +14,6 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <utility>
 
 #include "gtest_lockable/error.hpp"
@@ -59,16 +58,17 @@ void record_properties(const json& resource_info) {
   }
 }
 
-// The core's hints name the `lockable` command's flags; name ours instead.
-std::string plugin_wording(std::string message) {
-  const std::pair<const char*, const char*> flags[] = {
-      {"with --resources)", "with --lockable_resources)"},
-      {"with --lock-folder)", "with --lockable_lock_folder)"}};
-  for (const auto& [cli, plugin] : flags) {
-    const auto at = message.find(cli);
-    if (at != std::string::npos) message.replace(at, std::strlen(cli), plugin);
+// A library error's message with the flag that would fix it, where one is to blame.
+std::string message_of(const error& e) {
+  switch (e.culprit()) {
+    case setting::resources:
+      return e.what() + std::string(" (give the inventory file with --lockable_resources)");
+    case setting::lock_folder:
+      return e.what() + std::string(" (choose a writable folder with --lockable_lock_folder)");
+    case setting::none:
+      break;
   }
-  return message;
+  return e.what();
 }
 
 // Failures a policy may turn into skips: the inventory and flags were fine, only no resource was
@@ -137,7 +137,7 @@ class lock_environment final : public ::testing::Environment {
     } catch (const error& e) {
       const bool no_resource = unavailable(e.code());
       s.skip = no_resource && s.settings.on_unavailable == unavailable_policy::skip;
-      s.failure = (no_resource ? "no resource: " : "") + plugin_wording(e.what());
+      s.failure = (no_resource ? "no resource: " : "") + message_of(e);
     } catch (const std::exception& e) {
       s.failure = std::string("unexpected error: ") + e.what();
     } catch (...) {  // nothing may escape into GoogleTest

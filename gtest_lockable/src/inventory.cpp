@@ -148,9 +148,9 @@ class file_provider final : public inventory_provider, public detail::selective_
   }
 
   [[noreturn]] void unreadable(int err) const {
-    throw error(errc::invalid_inventory, "cannot read inventory " + single_quoted(path_) + ": " +
-                                             std::strerror(err) +
-                                             " (give the inventory file with --resources)");
+    throw error(errc::invalid_inventory,
+                "cannot read inventory " + single_quoted(path_) + ": " + std::strerror(err),
+                setting::resources);
   }
 
   std::string path_;

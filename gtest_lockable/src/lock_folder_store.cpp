@@ -249,9 +249,9 @@ class folder_store final : public lock_store {
   std::string path_of(const std::string& id) const { return folder_ + "/" + id + ".pid"; }
 
   [[noreturn]] void folder_error(const std::string& what, int err) const {
-    throw error(errc::lock_store, "lock folder '" + folder_ + "': " + what + ": " +
-                                      errno_text(err) +
-                                      " (choose a writable folder with --lock-folder)");
+    throw error(errc::lock_store,
+                "lock folder '" + folder_ + "': " + what + ": " + errno_text(err),
+                setting::lock_folder);
   }
 
   void ensure_folder() {

@@ -142,9 +142,9 @@ TEST(inventory_test, missing_file_is_a_clear_error) {
     FAIL() << "no error";
   } catch (const error& e) {
     EXPECT_EQ(e.code(), errc::invalid_inventory);
-    EXPECT_EQ(std::string(e.what()), "cannot read inventory '" + path +
-                                         "': No such file or directory (give the inventory "
-                                         "file with --resources)");
+    EXPECT_EQ(std::string(e.what()),
+              "cannot read inventory '" + path + "': No such file or directory");
+    EXPECT_EQ(e.culprit(), setting::resources) << "front ends name their option";
   }
 }
 

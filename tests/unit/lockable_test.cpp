@@ -338,9 +338,9 @@ TEST_F(lockable_test, lock_folder_that_is_a_file_is_a_clear_error) {
     FAIL();
   } catch (const error& e) {
     EXPECT_EQ(e.code(), errc::lock_store);
-    EXPECT_EQ(std::string(e.what()), "lock folder '" + folder_.string() +
-                                         "': cannot use: Not a directory (choose a writable "
-                                         "folder with --lock-folder)");
+    EXPECT_EQ(std::string(e.what()),
+              "lock folder '" + folder_.string() + "': cannot use: Not a directory");
+    EXPECT_EQ(e.culprit(), setting::lock_folder) << "front ends name their option";
   }
 }
 

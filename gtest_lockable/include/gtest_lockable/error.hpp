@@ -17,6 +17,14 @@ enum class errc {
   lock_store,            ///< The lock store failed (unwritable lock folder, server error).
 };
 
+/// The setting to change when an error is the fault of one. Messages do not name it: each front
+/// end adds a hint in its own words (`--resources`, `--lockable_resources`, ...).
+enum class setting {
+  none,         ///< No one setting is to blame.
+  resources,    ///< The inventory (file or URI) could not be read.
+  lock_folder,  ///< The lock folder cannot be created, used or written.
+};
+
 /// `text` with its control characters (and DEL) written as `\xNN`. Text from an inventory or a
 /// lock file, printed this way, can neither split a line nor send escape sequences to a terminal.
 inline std::string printable(std::string_view text) {
@@ -38,14 +46,18 @@ inline std::string printable(std::string_view text) {
 /// where it helps, what to do about it.
 class error : public std::runtime_error {
  public:
-  /// Creates an error of kind `code` with the message `message`, made one printable line.
-  error(errc code, const std::string& message)
-      : std::runtime_error(printable(message)), code_(code) {}
+  /// Creates an error of kind `code` with the message `message`, made one printable line;
+  /// `culprit` is the setting to change, if one is to blame.
+  error(errc code, const std::string& message, setting culprit = setting::none)
+      : std::runtime_error(printable(message)), code_(code), culprit_(culprit) {}
   /// The kind of failure.
   errc code() const noexcept { return code_; }
+  /// The setting to change, if one is to blame.
+  setting culprit() const noexcept { return culprit_; }
 
  private:
   errc code_;
+  setting culprit_;
 };
 
 }  // namespace gtest_lockable
