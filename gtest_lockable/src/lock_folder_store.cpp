@@ -295,6 +295,7 @@ class folder_store final : public lock_store {
     }
     const bool locked = ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0;
     status.holder = read_holder(fd.get());
+    if (locked) note_if_orphaned(status.holder);
     if (locked || (status.holder.pid > 0 && status.holder.pid != ::getpid() &&
                    pid_alive(status.holder.pid))) {
       status.state = lock_state::held;
@@ -302,6 +303,14 @@ class folder_store final : public lock_store {
     }
     status.state = status.holder.pid == 0 ? lock_state::free : lock_state::stale;
     return true;
+  }
+
+  // A locked file whose PID has ended: `lockable` was killed while the command it started (which
+  // inherited the lock) runs on. Said, so that nobody goes looking for that PID.
+  static void note_if_orphaned(holder_info& holder) {
+    if (holder.pid <= 0 || holder.pid == ::getpid() || pid_alive(holder.pid)) return;
+    const std::string pid = std::to_string(holder.pid);
+    holder.note = "held by a process that PID " + pid + " started; PID " + pid + " has ended";
   }
 
   bool unusable(lock_status& status, const std::string& path, const std::string& why) {
@@ -342,6 +351,7 @@ class folder_store final : public lock_store {
         if (errno != EWOULDBLOCK) folder_error("cannot flock '" + path + "'", errno);
         status.state = lock_state::held;
         status.holder = read_holder(fd.get());
+        note_if_orphaned(status.holder);
         return nullptr;
       }
       struct stat held {

@@ -191,8 +191,13 @@ while True:
         holder.wait(HANG_GUARD)
         result = self.run_lockable(self.args("--timeout", "0", "--requirements", "id=b1", "--",
                                              "true"))
-        self.assert_one_error_line(result, 75, "timed out", "b1 (held")
-        self.assertEqual(self.status()["b1"]["state"], "held")
+        # The lock file names lockable's PID, which has ended: the message says who holds it.
+        self.assert_one_error_line(result, 75, "timed out",
+                                   "b1 (held by a process that PID %d started; PID %d has ended)"
+                                   % (holder.pid, holder.pid))
+        status = self.status()["b1"]
+        self.assertEqual((status["state"], status["pid"]), ("held", holder.pid))
+        self.assertIn("has ended", status["note"])
         holder.stdin.close()  # the orphaned command ends...
         result = self.run_lockable(self.args("--timeout", "20", "--requirements", "id=b1", "--",
                                              "true"))
