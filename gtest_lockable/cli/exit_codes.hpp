@@ -45,15 +45,7 @@ constexpr int exit_status_for(errc code) {
 
 /// A library error's message with the option that would fix it, where one is to blame.
 inline std::string message_of(const error& e) {
-  switch (e.culprit()) {
-    case setting::resources:
-      return e.what() + std::string(" (give the inventory file with --resources)");
-    case setting::lock_folder:
-      return e.what() + std::string(" (choose a writable folder with --lock-folder)");
-    case setting::none:
-      break;
-  }
-  return e.what();
+  return with_hint(e, "--resources", "--lock-folder");
 }
 
 }  // namespace gtest_lockable::cli

@@ -60,15 +60,7 @@ void record_properties(const json& resource_info) {
 
 // A library error's message with the flag that would fix it, where one is to blame.
 std::string message_of(const error& e) {
-  switch (e.culprit()) {
-    case setting::resources:
-      return e.what() + std::string(" (give the inventory file with --lockable_resources)");
-    case setting::lock_folder:
-      return e.what() + std::string(" (choose a writable folder with --lockable_lock_folder)");
-    case setting::none:
-      break;
-  }
-  return e.what();
+  return with_hint(e, "--lockable_resources", "--lockable_lock_folder");
 }
 
 // Failures a policy may turn into skips: the inventory and flags were fine, only no resource was

@@ -60,4 +60,20 @@ class error : public std::runtime_error {
   setting culprit_;
 };
 
+/// `e.what()` and, when a setting is to blame, how to fix it with the front end's option for it:
+/// `with_hint(e, "--resources", "--lock-folder")`.
+inline std::string with_hint(const error& e, std::string_view resources_option,
+                             std::string_view lock_folder_option) {
+  std::string text = e.what();
+  switch (e.culprit()) {
+    case setting::resources:
+      return text.append(" (give the inventory file with ").append(resources_option) + ")";
+    case setting::lock_folder:
+      return text.append(" (choose a writable folder with ").append(lock_folder_option) + ")";
+    case setting::none:
+      break;
+  }
+  return text;
+}
+
 }  // namespace gtest_lockable
