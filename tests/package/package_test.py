@@ -31,6 +31,8 @@ def run(cmd, **kwargs):
 def configure_and_build(args, source, build, defines):
     cmd = [args.cmake, "-S", source, "-B", build, "-G", "Ninja",
            "-DCMAKE_BUILD_TYPE=Debug", "-DCMAKE_CXX_COMPILER=" + args.cxx]
+    if args.cxx_flags:
+        cmd.append("-DCMAKE_CXX_FLAGS=" + args.cxx_flags)
     cmd += ["-D%s=%s" % item for item in defines.items()]
     run(cmd)
     run([args.cmake, "--build", build, "-j2"])
@@ -176,6 +178,7 @@ def main():
     parser.add_argument("--cmake", default="cmake")
     parser.add_argument("--ctest", default="ctest")
     parser.add_argument("--cxx", default="c++")
+    parser.add_argument("--cxx-flags", default="", help="the build's sanitizer flags, if any")
     parser.add_argument("--build-dir")
     parser.add_argument("--source-dir")
     parser.add_argument("--prefix")
