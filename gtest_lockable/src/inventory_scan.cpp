@@ -59,7 +59,7 @@ class scanner {
       while (true) {
         indexed_entry entry;
         if (!scan_entry(entry)) return false;
-        out.push_back(std::move(entry));
+        out.push_back(entry);
         skip_whitespace();
         if (eat(']')) break;
         if (!eat(',')) return false;
@@ -263,7 +263,7 @@ bool has_repeats(const std::vector<std::string_view>& ids) {
   return false;
 }
 
-inventory_index parsed_whole(std::string text, const std::string& origin) {
+inventory_index parsed_whole(const std::string& text, const std::string& origin) {
   inventory_index index;
   index.whole = std::make_shared<const inventory>(parse_inventory(text, origin));
   return index;
@@ -333,7 +333,7 @@ inventory_index index_inventory(std::string text, const std::string& origin) {
   inventory_index index;
   index.text = std::move(text);
   if (index.text.size() >= UINT32_MAX || !scanner(index.text).scan(index.entries)) {
-    return parsed_whole(std::move(index.text), origin);
+    return parsed_whole(index.text, origin);
   }
   std::vector<std::string> problems;
   std::deque<std::string> rich_ids;  // stable storage for the ids of entries nlohmann parsed
@@ -349,7 +349,7 @@ inventory_index index_inventory(std::string text, const std::string& origin) {
       parsed = json::parse(index.text.begin() + entry.begin, index.text.begin() + entry.end);
     } catch (const json::exception&) {
       // Let the whole parse report it, with the line and column in the file.
-      return parsed_whole(std::move(index.text), origin);
+      return parsed_whole(index.text, origin);
     }
     if (std::string problem = entry_problem(i, parsed); !problem.empty()) {
       problems.push_back(std::move(problem));
