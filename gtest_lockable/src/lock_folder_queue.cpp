@@ -162,9 +162,11 @@ void folder_queue::read() {
   }
 }
 
-std::optional<holder_info> folder_queue::ahead_of(const std::string& id, const std::string& mine) {
+std::optional<holder_info> folder_queue::ahead_of(const std::string& id, const std::string& mine,
+                                                  std::string* ticket) {
   const auto name = first_waiter(id, true, std::string(), mine);
   if (!name) return std::nullopt;
+  if (ticket != nullptr) *ticket = *name;
   long long ns = 0;
   holder_info waiter;
   parse_name(*name, ns, waiter.pid);
@@ -172,6 +174,11 @@ std::optional<holder_info> folder_queue::ahead_of(const std::string& id, const s
       std::chrono::duration_cast<system_clock::duration>(std::chrono::nanoseconds(ns))));
   waiter.note = "free, kept for PID " + std::to_string(waiter.pid) + ", which has waited longer";
   return waiter;
+}
+
+bool folder_queue::next_after(const std::string& id, const std::string& ticket,
+                              const std::string& mine) {
+  return !mine.empty() && first_waiter(id, false, ticket, std::string()) == mine;
 }
 
 std::optional<std::string> folder_queue::first_waiter(const std::string& id, bool keeping,

@@ -75,8 +75,13 @@ class folder_queue {
   void read();
 
   /// The owner of the oldest live ticket older than `mine` (any, when empty) that keeps `id`;
-  /// nothing when there is none.
-  std::optional<holder_info> ahead_of(const std::string& id, const std::string& mine);
+  /// nothing when there is none. Sets `ticket` to that ticket's name, when given.
+  std::optional<holder_info> ahead_of(const std::string& id, const std::string& mine,
+                                      std::string* ticket = nullptr);
+
+  /// Whether `mine` is the ticket waiting for `id` that comes next after `ticket`: the one that
+  /// `ticket`'s owner wakes when it leaves, and so the one to wake if it dies instead.
+  bool next_after(const std::string& id, const std::string& ticket, const std::string& mine);
 
  private:
   struct wanted {

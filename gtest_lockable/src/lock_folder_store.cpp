@@ -163,9 +163,12 @@ class folder_store final : public lock_store {
       lock_status status;
       status.resource_id = id;
       std::unique_ptr<lock_handle> lock;
-      if (auto waiter = defer ? queue_.ahead_of(id, mine) : std::nullopt) {
+      std::string ahead;
+      if (auto waiter = defer ? queue_.ahead_of(id, mine, &ahead) : std::nullopt) {
         status.state = lock_state::held;
         status.holder = std::move(*waiter);
+        // Its owner may die before taking it: the waiter it would wake on leaving watches that.
+        if (queue_.next_after(id, ahead, mine)) watch_.watch_departure(queue_.path() + "/" + ahead);
       } else {
         lock = try_lock(id, owner, status);
         if (!lock) watch_.saw_holder();
@@ -249,8 +252,7 @@ class folder_store final : public lock_store {
   std::string path_of(const std::string& id) const { return folder_ + "/" + id + ".pid"; }
 
   [[noreturn]] void folder_error(const std::string& what, int err) const {
-    throw error(errc::lock_store,
-                "lock folder '" + folder_ + "': " + what + ": " + errno_text(err),
+    throw error(errc::lock_store, "lock folder '" + folder_ + "': " + what + ": " + errno_text(err),
                 setting::lock_folder);
   }
 

@@ -43,10 +43,16 @@ void folder_watch::watch_ticket(const std::string& path) {
   if (inotify_ >= 0) ::inotify_add_watch(inotify_, path.c_str(), IN_ATTRIB | IN_DONT_FOLLOW);
 }
 
+// Only the ticket's owner has it open for writing, so its close is the owner leaving or dying.
+// The watch goes away when the ticket is deleted; watching one ticket again changes nothing.
+void folder_watch::watch_departure(const std::string& path) {
+  if (inotify_ >= 0) ::inotify_add_watch(inotify_, path.c_str(), IN_CLOSE_WRITE | IN_DONT_FOLLOW);
+}
+
 // A waiter that saw a resource held wakes for releases, and looks again soon after one. A waiter
 // whose resources are all kept for earlier waiters only wakes when the one ahead of it leaves the
-// queue (and touches its ticket): releases are theirs to take, and a crowd of waiters woken by
-// each release would slow down the one whose turn it is.
+// queue (and touches its ticket) or dies (closing its own): releases are theirs to take, and a
+// crowd of waiters woken by each release would slow down the one whose turn it is.
 void folder_watch::wait(clock::time_point deadline) {
   const bool held = saw_holder_.exchange(false);
   const auto until = std::min(deadline, clock::now() + (held ? next_look_ : safety_poll));

@@ -1,8 +1,9 @@
 #pragma once
 
 // How a lock-folder waiter sleeps: inotify on the lock folder (holders unlink on release and
-// close when they end, also when killed) and on its own queue tickets (touched by the waiter
-// ahead when it leaves), under a safety poll.
+// close when they end, also when killed), on its own queue tickets (touched by the waiter ahead
+// when it leaves) and on the tickets of waiters a free resource was kept for (closed when their
+// owners leave or die), under a safety poll.
 
 #include <atomic>
 #include <chrono>
@@ -26,6 +27,10 @@ class folder_watch {
 
   /// Also wakes `wait` when the queue ticket at `path` is touched (after `start`).
   void watch_ticket(const std::string& path);
+
+  /// Also wakes `wait` when the owner of another waiter's ticket at `path` closes it: it left the
+  /// queue or died (after `start`; a no-op before).
+  void watch_departure(const std::string& path);
 
   /// Tells the next `wait` that a look since the last one found a resource held by a process,
   /// rather than only kept for earlier waiters.

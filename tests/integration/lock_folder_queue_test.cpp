@@ -87,6 +87,30 @@ TEST_F(lock_folder_queue_test, a_waiter_killed_in_line_holds_nobody_back) {
   EXPECT_TRUE(queue_is_empty()) << "the dead waiter's ticket is cleared away";
 }
 
+// A waiter that finds a free resource kept for the one ahead of it does not wake for releases
+// (they are not its to take); the death of the one ahead must wake it, not the safety poll.
+TEST_F(lock_folder_queue_test, a_waiter_killed_at_its_turn_hands_over_to_the_next) {
+  inventory({{"r1", "x"}});
+  auto holder = tool({"--hold-until-eof", "1"});
+  ASSERT_EQ(holder->read_line().value_or("").substr(0, 8), "held r1 ");
+  auto first = tool({"--timeout", "30", "--say-waiting", "1"});
+  ASSERT_EQ(first->read_line(), "waiting");
+  ::kill(first->pid(), SIGSTOP);  // it cannot take r1 at its turn
+  holder->close_stdin();
+  EXPECT_EQ(holder->exit_code(), 0);
+  // Its first looks find r1 free but kept for `first`, which has waited longer.
+  auto second = tool({"--timeout", "30", "--say-waiting", "1"});
+  ASSERT_EQ(second->read_line(), "waiting");
+  const long long killed = now_ns();
+  first->kill(SIGKILL);
+  EXPECT_EQ(second->read_line().value_or("").substr(0, 8), "held r1 ");
+  std::printf("a waiter killed at its turn held the next one back for %.1f ms\n",
+              static_cast<double>(now_ns() - killed) / 1e6);
+  EXPECT_EQ(first->exit_code(), 128 + SIGKILL);
+  EXPECT_EQ(second->exit_code(), 0);
+  expect_no_overlap(holds());
+}
+
 TEST_F(lock_folder_queue_test, a_stopped_waiter_holds_the_others_back_only_for_a_while) {
   inventory({{"r1", "x"}});
   auto holder = tool({"--hold-until-eof", "1"});
