@@ -4,15 +4,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "src/json_util.hpp"
+
 namespace gtest_lockable::cli {
 namespace {
 
 using nlohmann::json;
-
-// Compact JSON that never throws: invalid UTF-8 (possible in JSON built in memory) is replaced.
-std::string compact(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 bool is_name_char(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
@@ -63,11 +60,11 @@ std::vector<variable> resource_variables(const json& resource_info, std::string_
       // A NUL cannot travel in an environment string; JSON escapes it instead of cutting it off.
       const bool plain =
           value.is_string() && value.get_ref<const std::string&>().find('\0') == std::string::npos;
-      out.set(variable_name(key), plain ? value.get<std::string>() : compact(value));
+      out.set(variable_name(key), plain ? value.get<std::string>() : detail::json_text(value));
     }
   }
   out.set("LOCKABLE_RESOURCE_ID", std::string(resource_id));
-  out.set("LOCKABLE_RESOURCE_INFO", compact(resource_info));
+  out.set("LOCKABLE_RESOURCE_INFO", detail::json_text(resource_info));
   out.set("LOCKABLE_ALLOC_ID", std::string(alloc_id));
   return out.take();
 }

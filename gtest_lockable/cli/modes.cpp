@@ -9,16 +9,12 @@
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/etcd_store.hpp"
 #include "gtest_lockable/lockable.hpp"
+#include "src/json_util.hpp"
 
 namespace gtest_lockable::cli {
 namespace {
 
 using nlohmann::json;
-
-// Text that never throws: requirements from the command line may hold invalid UTF-8.
-std::string text_of(const json& value, int indent = -1) {
-  return value.dump(indent, ' ', false, json::error_handler_t::replace);
-}
 
 // A lockable over the configured inventory and lock store. Nothing is locked or created here:
 // the lock folder is only read (a missing one means every resource is free), the lock server
@@ -57,7 +53,7 @@ json parse_requirements_option(const cli_options& opts) {
 int list_mode(const cli_options& opts, std::ostream& out) {
   const json requirements = parse_requirements_option(opts);
   auto selector = make_lockable(opts);
-  out << text_of(json(selector.select(requirements)), 2) << '\n';
+  out << detail::json_text(json(selector.select(requirements)), 2) << '\n';
   return 0;
 }
 
@@ -66,7 +62,7 @@ int status_mode(const cli_options& opts, std::ostream& out) {
   auto selector = make_lockable(opts);
   const auto states = selector.status(requirements);
   if (opts.json) {
-    out << text_of(status_json(states), 2) << '\n';
+    out << detail::json_text(status_json(states), 2) << '\n';
   } else {
     out << status_table(states);
   }
@@ -97,7 +93,7 @@ int validate_mode(const cli_options& opts, std::ostream& out, std::ostream& err)
   const auto matching = std::count_if(inv->resources.begin(), inv->resources.end(),
                                       [&](const json& r) { return selector->matches(r); });
   out << "inventory '" << opts.resources.value << "' is valid: " << inv->resources.size()
-      << " resources, " << matching << " matching " << text_of(effective) << '\n';
+      << " resources, " << matching << " matching " << detail::json_text(effective) << '\n';
   return 0;
 }
 

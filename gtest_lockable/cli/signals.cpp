@@ -92,6 +92,7 @@ class interruptible_store final : public lock_store {
     inner_->wait(deadline);
   }
   lock_status status(const std::string& id) override { return inner_->status(id); }
+  void explain(std::vector<lock_status>& busy) override { inner_->explain(busy); }
   std::string describe() const override { return inner_->describe(); }
 
  private:

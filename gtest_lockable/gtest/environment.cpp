@@ -20,6 +20,7 @@
 #include "gtest_lockable/gtest.hpp"
 #include "gtest_lockable/settings.hpp"
 #include "plugin_state.hpp"
+#include "src/json_util.hpp"
 
 namespace gtest_lockable::detail {
 namespace {
@@ -30,11 +31,6 @@ std::string format_seconds(std::chrono::duration<double> d) {
   char text[32];
   std::snprintf(text, sizeof text, "%.3f s", d.count());
   return text;
-}
-
-// Text that never throws (invalid UTF-8 is replaced): nothing may escape into GoogleTest.
-std::string text_of(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 // XML attribute names allow fewer characters than JSON keys.
@@ -53,8 +49,9 @@ std::string property_name(const std::string& key) {
 void record_properties(const json& resource_info) {
   if (!resource_info.is_object()) return;
   for (const auto& [key, value] : resource_info.items()) {
-    ::testing::Test::RecordProperty(property_name(key),
-                                    value.is_string() ? value.get<std::string>() : text_of(value));
+    ::testing::Test::RecordProperty(property_name(key), value.is_string()
+                                                            ? value.get<std::string>()
+                                                            : detail::json_text(value));
   }
 }
 
@@ -115,13 +112,13 @@ class lock_environment final : public ::testing::Environment {
       if (!s.settings.error.empty()) throw error(errc::invalid_argument, s.settings.error);
       lockable& l = s.get_lockable();
       const std::string prefer = ctest_assigned_resource(l, s.settings.requirements);
-      auto held = std::make_unique<allocation>(
-          l.lock(s.settings.requirements, s.settings.timeout, prefer));
+      auto held =
+          std::make_unique<allocation>(l.lock(s.settings.requirements, s.settings.timeout, prefer));
       s.resource_info = held->resource_info();
       s.resource_id = held->resource_id();
       s.holder_pid = ::getpid();
       s.held = std::move(held);
-      ::setenv(death_test_resource_variable, text_of(s.resource_info).c_str(), 1);
+      ::setenv(death_test_resource_variable, detail::json_text(s.resource_info).c_str(), 1);
       record_properties(s.resource_info);
       const int tests = ::testing::UnitTest::GetInstance()->test_to_run_count();
       say("holding '" + s.resource_id + "' (waited " + format_seconds(s.held->queue_time()) +

@@ -217,13 +217,13 @@ json etcd_client::call_ok(const std::string& path, const json& body, seconds bud
   return reply.body;
 }
 
-bool etcd_client::watch(const json& create_request, steady::time_point until,
+void etcd_client::watch(const json& create_request, steady::time_point until,
                         const std::function<bool(const json&)>& on_result) {
   std::lock_guard<std::mutex> guard(mutex_);
   const std::string payload = json{{"create_request", create_request}}.dump();
   for (std::size_t tried = 0; tried < endpoints_.size(); ++tried) {
     const seconds remaining = until - steady::now();
-    if (remaining <= seconds(0)) return true;
+    if (remaining <= seconds(0)) return;
     std::string buffer;
     bool answered = false;
     const auto receive = [&](std::string_view data) {
@@ -243,10 +243,9 @@ bool etcd_client::watch(const json& create_request, steady::time_point until,
     // The read timeout bounds the silence between events, so the whole wait ends near `until`.
     const http_response response = post(current_, "/v3/watch", payload,
                                         std::min(remaining, max_connect_time), remaining, receive);
-    if (answered || response.failure == http_failure::none) return true;
+    if (answered || response.failure == http_failure::none) return;
     current_ = (current_ + 1) % endpoints_.size();
   }
-  return false;
 }
 
 }  // namespace gtest_lockable::detail

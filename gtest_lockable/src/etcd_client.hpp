@@ -69,9 +69,9 @@ class etcd_client {
 
   /// Opens a watch stream (`create_request` as in `/v3/watch`) on the current endpoint, failing
   /// over to the next on a connection error, and passes each streamed `result` object to
-  /// `on_result` until it returns false, the stream ends, or `until` passes. Returns false when
-  /// no endpoint could be reached.
-  bool watch(const nlohmann::json& create_request, steady::time_point until,
+  /// `on_result` until it returns false, the stream ends, or `until` passes. When no endpoint can
+  /// be reached it returns as well: the caller looks again.
+  void watch(const nlohmann::json& create_request, steady::time_point until,
              const std::function<bool(const nlohmann::json&)>& on_result);
 
   /// The endpoints as `host:port,host:port`.

@@ -16,6 +16,7 @@
 #include "src/etcd_client.hpp"
 #include "src/etcd_lease_keeper.hpp"
 #include "src/etcd_uri.hpp"
+#include "src/json_util.hpp"
 #include "src/time_format.hpp"
 
 namespace gtest_lockable {
@@ -163,8 +164,7 @@ class etcd_store final : public lock_store {
                         {"alloc_id", owner.alloc_id},
                         {"since", detail::utc_now_iso8601()}};
     // A host name is not bound to be UTF-8; a record with a replaced byte beats no lock.
-    const std::string value64 =
-        base64_encode(value.dump(-1, ' ', false, json::error_handler_t::replace));
+    const std::string value64 = base64_encode(detail::json_text(value));
     json compare = json::array(), success = json::array(), failure = json::array();
     for (const auto& id : ids) {
       const std::string key = base64_encode(shared_->key_of(id));
@@ -186,10 +186,8 @@ class etcd_store final : public lock_store {
     }
     if (reply.status != 200 || !reply.body.is_object()) {
       spare_ = lease;  // etcd refused the request: nothing was created
-      throw error(errc::lock_store,
-                  "etcd at " + reply.endpoint + " refused to lock " +
-                      json(ids).dump(-1, ' ', false, json::error_handler_t::replace) + ": " +
-                      reply.message());
+      throw error(errc::lock_store, "etcd at " + reply.endpoint + " refused to lock " +
+                                        detail::json_text(json(ids)) + ": " + reply.message());
     }
     const int64_t revision = revision_of(reply.body);
     std::vector<int64_t> revisions(ids.size(), revision);

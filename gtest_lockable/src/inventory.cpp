@@ -13,8 +13,8 @@
 
 #include "gtest_lockable/error.hpp"
 #include "src/inventory_detail.hpp"
-#include "src/json_util.hpp"
 #include "src/inventory_scan.hpp"
+#include "src/json_util.hpp"
 
 namespace gtest_lockable {
 namespace {
@@ -264,12 +264,8 @@ json detail::parse_inventory_json(const std::string& text, const std::string& or
   try {
     return json::parse(text);
   } catch (const json::exception& e) {  // parse_error, and out_of_range for 1e999
-    // nlohmann says "[json.exception.parse_error.101] parse error at line 3, column 5: ...".
-    std::string what = e.what();
-    const auto pos = what.find("] ");
-    if (pos != std::string::npos) what.erase(0, pos + 2);
     throw error(errc::invalid_inventory,
-                "invalid inventory " + single_quoted(origin) + ": " + what);
+                "invalid inventory " + single_quoted(origin) + ": " + json_error_reason(e));
   }
 }
 
@@ -284,13 +280,19 @@ detail::inventory_selection detail::select_resources(inventory_provider& provide
     return selective->select(queries);
   }
   const auto inv = provider.load();
-  inventory_selection out;
-  out.size = inv->resources.size();
-  for (const auto& resource : inv->resources) {
-    if (std::any_of(queries.begin(), queries.end(),
-                    [&](const query* q) { return q->matches(resource); })) {
-      out.resources.push_back(resource);
-    }
+  return {inv->resources.size(), matching(inv->resources, queries)};
+}
+
+bool detail::matches_any(const json& resource, const std::vector<const query*>& queries) {
+  return std::any_of(queries.begin(), queries.end(),
+                     [&](const query* q) { return q->matches(resource); });
+}
+
+std::vector<json> detail::matching(const std::vector<json>& resources,
+                                   const std::vector<const query*>& queries) {
+  std::vector<json> out;
+  for (const auto& resource : resources) {
+    if (matches_any(resource, queries)) out.push_back(resource);
   }
   return out;
 }

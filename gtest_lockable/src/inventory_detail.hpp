@@ -46,6 +46,13 @@ class selective_inventory {
   virtual inventory_selection select(const std::vector<const query*>& queries) = 0;
 };
 
+/// Whether `resource` matches at least one of `queries`.
+bool matches_any(const nlohmann::json& resource, const std::vector<const query*>& queries);
+
+/// The entries of `resources` that match at least one of `queries`, in order.
+std::vector<nlohmann::json> matching(const std::vector<nlohmann::json>& resources,
+                                     const std::vector<const query*>& queries);
+
 /// The entries of `provider`'s current inventory that match at least one of `queries`: through
 /// `selective_inventory` when the provider is one, else `load` and a filter.
 inventory_selection select_resources(inventory_provider& provider,

@@ -308,23 +308,19 @@ void mark_candidates(const inventory_index& index, const query& q, std::vector<c
     return;
   }
   if (!std::all_of(needles.begin(), needles.end(), plain_text_can_hold)) return;
+  std::vector<std::string> quoted;  // as the strings appear in the text
+  for (const auto& n : needles) quoted.push_back('"' + n + '"');
   std::vector<char> holds(index.entries.size(), 0);
-  mark_holders(index, '"' + needles.front() + '"', holds);
+  mark_holders(index, quoted.front(), holds);
   for (std::size_t i = 0; i < holds.size(); ++i) {
     if (!holds[i]) continue;
     const auto& e = index.entries[i];
     const char* text = index.text.data() + e.begin;
-    const bool all = std::all_of(needles.begin() + 1, needles.end(), [&](const std::string& n) {
-      const std::string quoted = '"' + n + '"';
-      return ::memmem(text, e.end - e.begin, quoted.data(), quoted.size()) != nullptr;
+    const bool all = std::all_of(quoted.begin() + 1, quoted.end(), [&](const std::string& needle) {
+      return ::memmem(text, e.end - e.begin, needle.data(), needle.size()) != nullptr;
     });
     if (all) wanted[i] = 1;
   }
-}
-
-bool matches_any(const json& resource, const std::vector<const query*>& queries) {
-  return std::any_of(queries.begin(), queries.end(),
-                     [&](const query* q) { return q->matches(resource); });
 }
 
 }  // namespace
@@ -356,7 +352,7 @@ inventory_index index_inventory(std::string text, const std::string& origin) {
     } else {
       ids[i] = rich_ids.emplace_back(resource_id_text(parsed));  // valid ids are never empty
     }
-    index.rich.emplace_back(i, std::move(parsed));
+    index.rich.push_back(std::move(parsed));
   }
   if (has_repeats(ids)) {
     std::vector<std::pair<std::string_view, std::size_t>> listed;
@@ -371,20 +367,15 @@ inventory_index index_inventory(std::string text, const std::string& origin) {
 
 std::vector<json> select_entries(const inventory_index& index,
                                  const std::vector<const query*>& queries) {
+  if (index.whole) return matching(index.whole->resources, queries);
   std::vector<json> out;
-  if (index.whole) {
-    for (const auto& resource : index.whole->resources) {
-      if (matches_any(resource, queries)) out.push_back(resource);
-    }
-    return out;
-  }
   std::vector<char> wanted(index.entries.size(), 0);
   for (const query* q : queries) mark_candidates(index, *q, wanted);
   auto rich = index.rich.begin();
   for (std::size_t i = 0; i < index.entries.size(); ++i) {
     const auto& entry = index.entries[i];
     if (!entry.plain) {
-      const json& resource = (rich++)->second;
+      const json& resource = *rich++;
       if (matches_any(resource, queries)) out.push_back(resource);
     } else if (wanted[i]) {
       const auto text = index.text.begin();

@@ -39,8 +39,8 @@ struct indexed_entry {
 struct inventory_index {
   std::string text;                    ///< The inventory text (empty when `whole` is set).
   std::vector<indexed_entry> entries;  ///< Every entry, in order.
-  /// The entries that are not plain, parsed, by entry number in increasing order.
-  std::vector<std::pair<std::size_t, nlohmann::json>> rich;
+  /// The entries that are not plain, parsed, in inventory order.
+  std::vector<nlohmann::json> rich;
   std::shared_ptr<const inventory> whole;  ///< The parsed inventory, when the text has no index.
 
   /// How many entries the inventory has.

@@ -11,10 +11,19 @@
 
 namespace gtest_lockable::detail {
 
-/// `value` as compact JSON for messages and lock files. Never throws: invalid UTF-8, which JSON
-/// built from command-line text may hold and `dump()` refuses, is replaced by U+FFFD.
-inline std::string json_text(const nlohmann::json& value) {
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+/// `value` as compact JSON (or indented by `indent` spaces) for messages, lock files and output.
+/// Never throws: invalid UTF-8, which JSON built from command-line text may hold and `dump()`
+/// refuses, is replaced by U+FFFD.
+inline std::string json_text(const nlohmann::json& value, int indent = -1) {
+  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+/// What nlohmann says went wrong, without its "[json.exception.parse_error.101] " prefix:
+/// "parse error at line 3, column 5: ...".
+inline std::string json_error_reason(const nlohmann::json::exception& e) {
+  const std::string what = e.what();
+  const auto pos = what.find("] ");
+  return pos == std::string::npos ? what : what.substr(pos + 2);
 }
 
 /// `value` as json_text, cut after about `limit` bytes for a message: requirements can be

@@ -168,7 +168,10 @@ class folder_store final : public lock_store {
         status.state = lock_state::held;
         status.holder = std::move(*waiter);
         // Its owner may die before taking it: the waiter it would wake on leaving watches that.
-        if (queue_.next_after(id, ahead, mine)) watch_.watch_departure(queue_.path() + "/" + ahead);
+        const std::string ahead_path = queue_.path() + "/" + ahead;
+        if (!watch_.watches_departure(ahead_path) && queue_.next_after(id, ahead, mine)) {
+          watch_.watch_departure(ahead_path);
+        }
       } else {
         lock = try_lock(id, owner, status);
         if (!lock) watch_.saw_holder();
@@ -207,7 +210,14 @@ class folder_store final : public lock_store {
     lock_status status;
     status.resource_id = id;
     probe(id, status);
+    if (status.state == lock_state::held) note_if_orphaned(status.holder);
     return status;
+  }
+
+  void explain(std::vector<lock_status>& busy) override {
+    for (auto& status : busy) {
+      if (status.state == lock_state::held) note_if_orphaned(status.holder);
+    }
   }
 
   std::string describe() const override { return "lock folder '" + folder_ + "'"; }
@@ -297,7 +307,6 @@ class folder_store final : public lock_store {
     }
     const bool locked = ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0;
     status.holder = read_holder(fd.get());
-    if (locked) note_if_orphaned(status.holder);
     if (locked || (status.holder.pid > 0 && status.holder.pid != ::getpid() &&
                    pid_alive(status.holder.pid))) {
       status.state = lock_state::held;
@@ -307,10 +316,14 @@ class folder_store final : public lock_store {
     return true;
   }
 
-  // A locked file whose PID has ended: `lockable` was killed while the command it started (which
-  // inherited the lock) runs on. Said, so that nobody goes looking for that PID.
+  // A held lock whose PID has ended: `lockable` was killed while the command it started (which
+  // inherited the lock) runs on. Said, so that nobody goes looking for that PID. Only for
+  // messages: a look does not need it (a held file with a dead PID is locked, or was a moment ago).
   static void note_if_orphaned(holder_info& holder) {
-    if (holder.pid <= 0 || holder.pid == ::getpid() || pid_alive(holder.pid)) return;
+    if (!holder.note.empty() || holder.pid <= 0 || holder.pid == ::getpid() ||
+        pid_alive(holder.pid)) {
+      return;
+    }
     const std::string pid = std::to_string(holder.pid);
     holder.note = "held by a process that PID " + pid + " started; PID " + pid + " has ended";
   }
@@ -353,7 +366,6 @@ class folder_store final : public lock_store {
         if (errno != EWOULDBLOCK) folder_error("cannot flock '" + path + "'", errno);
         status.state = lock_state::held;
         status.holder = read_holder(fd.get());
-        note_if_orphaned(status.holder);
         return nullptr;
       }
       struct stat held {

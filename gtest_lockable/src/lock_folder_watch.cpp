@@ -44,9 +44,12 @@ void folder_watch::watch_ticket(const std::string& path) {
 }
 
 // Only the ticket's owner has it open for writing, so its close is the owner leaving or dying.
-// The watch goes away when the ticket is deleted; watching one ticket again changes nothing.
+// The watch goes away when the ticket is deleted.
 void folder_watch::watch_departure(const std::string& path) {
-  if (inotify_ >= 0) ::inotify_add_watch(inotify_, path.c_str(), IN_CLOSE_WRITE | IN_DONT_FOLLOW);
+  if (inotify_ >= 0 &&
+      ::inotify_add_watch(inotify_, path.c_str(), IN_CLOSE_WRITE | IN_DONT_FOLLOW) >= 0) {
+    departures_.insert(path);
+  }
 }
 
 // A waiter that saw a resource held wakes for releases, and looks again soon after one. A waiter

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <unordered_set>
 
 namespace gtest_lockable::detail {
 
@@ -31,6 +32,8 @@ class folder_watch {
   /// Also wakes `wait` when the owner of another waiter's ticket at `path` closes it: it left the
   /// queue or died (after `start`; a no-op before).
   void watch_departure(const std::string& path);
+  /// Whether `watch_departure` watches `path` already.
+  bool watches_departure(const std::string& path) const { return departures_.count(path) != 0; }
 
   /// Tells the next `wait` that a look since the last one found a resource held by a process,
   /// rather than only kept for earlier waiters.
@@ -47,6 +50,7 @@ class folder_watch {
   int folder_watch_ = -1;
   std::chrono::milliseconds next_look_ = safety_poll;  // how long the next wait may sleep
   std::atomic<bool> saw_holder_{false};
+  std::unordered_set<std::string> departures_;  // ticket names are never reused
 };
 
 }  // namespace gtest_lockable::detail

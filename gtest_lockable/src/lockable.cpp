@@ -87,7 +87,8 @@ class assignment_finder {
 
 // The first few busy resources and their holders; a pool of hundreds would make a line of many
 // kilobytes that nobody reads.
-std::string busy_report(const std::vector<lock_status>& busy) {
+std::string busy_report(lock_store& store, std::vector<lock_status>& busy) {
+  store.explain(busy);
   constexpr std::size_t shown = 8;
   std::string text;
   for (std::size_t i = 0; i < busy.size() && i < shown; ++i) {
@@ -194,7 +195,8 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
       std::map<std::string, const json*> entry_of;  // matching entries, for resource_info
       for (std::size_t q = 0; q < queries.size(); ++q) {
         for (const auto& resource : found.resources) {
-          if (!queries[q].matches(resource)) continue;
+          // With one requirement, the selection matched every entry already.
+          if (queries.size() > 1 && !queries[q].matches(resource)) continue;
           candidates[q].push_back(resource_id_text(resource));
           entry_of.emplace(candidates[q].back(), &resource);
         }
@@ -249,7 +251,7 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
       if (now >= deadline) {
         throw error(errc::timeout, "timed out after " + format_seconds(timeout) + " waiting for " +
                                        detail::json_excerpt(effective) +
-                                       ": busy: " + busy_report(busy));
+                                       ": busy: " + busy_report(*impl_->store, busy));
       }
       if (!watching) {
         // Get in line, watch, then look again: a release between the last look and the watch is
@@ -269,7 +271,7 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
       if (!noticed && impl_->on_wait && now >= notice_at) {
         noticed = true;
         impl_->on_wait(printable("waiting for " + detail::json_excerpt(effective) +
-                                 ": busy: " + busy_report(busy)));
+                                 ": busy: " + busy_report(*impl_->store, busy)));
       }
       impl_->store->wait(!noticed && impl_->on_wait ? std::min(deadline, notice_at) : deadline);
     }

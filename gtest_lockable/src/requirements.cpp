@@ -8,6 +8,7 @@
 
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/query.hpp"
+#include "src/json_util.hpp"
 
 namespace gtest_lockable {
 namespace {
@@ -84,10 +85,7 @@ json parse_requirements(std::string_view text) {
     try {
       parsed = json::parse(text);
     } catch (const json::exception& e) {  // parse_error, and out_of_range for 1e999
-      // nlohmann's message starts with "[json.exception.parse_error.101] parse error at ...".
-      std::string what = e.what();
-      const auto pos = what.find("] ");
-      fail("bad JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2)));
+      fail("bad JSON: " + detail::json_error_reason(e));
     }
     if (!parsed.is_object()) fail("JSON must be an object, got " + std::string(parsed.type_name()));
     // Here, before any caller copies it: a copy of JSON this deep would overflow the stack.

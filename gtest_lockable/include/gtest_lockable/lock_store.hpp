@@ -96,6 +96,10 @@ class lock_store {
   /// The state of resource `id`'s lock, without taking it.
   virtual lock_status status(const std::string& id) = 0;
 
+  /// Adds to `busy` (from `try_lock_all`) what a message about it should say that a look does not
+  /// need to know; called only to build one. Does nothing by default.
+  virtual void explain(std::vector<lock_status>& busy) { (void)busy; }
+
   /// Where the locks live, for messages (`lock folder /tmp`).
   virtual std::string describe() const = 0;
 };
