@@ -8,14 +8,7 @@ set(GTEST_LOCKABLE_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/gtest_lockabl
     CACHE STRING "Where the CMake package files are installed")
 mark_as_advanced(GTEST_LOCKABLE_INSTALL_CMAKEDIR)
 
-set(_gtest_lockable_targets)
-foreach(_target IN ITEMS gtest_lockable_core gtest_lockable_gtest gtest_lockable_main gtest_lockable_cli)
-  if(TARGET ${_target})
-    list(APPEND _gtest_lockable_targets ${_target})
-  endif()
-endforeach()
-
-install(TARGETS ${_gtest_lockable_targets}
+install(TARGETS gtest_lockable_core gtest_lockable_gtest gtest_lockable_main gtest_lockable_cli
   EXPORT gtest_lockableTargets
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
