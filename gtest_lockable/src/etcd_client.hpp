@@ -14,15 +14,12 @@
 #include <string_view>
 #include <vector>
 
+#include "src/base64.hpp"
 #include "src/etcd_uri.hpp"
 #include "src/http_transport.hpp"
 
 namespace gtest_lockable::detail {
 
-/// Standard base64, as the gateway encodes keys and values.
-std::string base64_encode(std::string_view data);
-/// The inverse of `base64_encode`; ignores characters outside the alphabet.
-std::string base64_decode(std::string_view text);
 /// Field `key` of `object`, or null when `object` is not an object or lacks it: etcd's answers
 /// are read without trusting their shape (iterating a null visits nothing).
 const nlohmann::json& json_field(const nlohmann::json& object, const char* key);

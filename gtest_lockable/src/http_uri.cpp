@@ -5,6 +5,7 @@
 
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/http_inventory.hpp"
+#include "src/base64.hpp"
 
 namespace gtest_lockable {
 namespace {
@@ -29,29 +30,6 @@ int hex_value(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-std::string base64(std::string_view in) {
-  static constexpr char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = static_cast<unsigned char>(in[i]) << 16 |
-                       static_cast<unsigned char>(in[i + 1]) << 8 |
-                       static_cast<unsigned char>(in[i + 2]);
-    for (int shift = 18; shift >= 0; shift -= 6) out += alphabet[(v >> shift) & 63];
-  }
-  if (i < in.size()) {
-    const bool two = i + 1 < in.size();
-    const unsigned v = static_cast<unsigned char>(in[i]) << 16 |
-                       (two ? static_cast<unsigned char>(in[i + 1]) << 8 : 0U);
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += two ? alphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
 }
 
 }  // namespace
@@ -194,7 +172,7 @@ std::string basic_credential(std::string_view userinfo) {
   const std::string user = percent_decode(userinfo.substr(0, colon));
   const std::string password =
       colon == std::string_view::npos ? "" : percent_decode(userinfo.substr(colon + 1));
-  return base64(user + ":" + password);
+  return base64_encode(user + ":" + password);
 }
 
 }  // namespace detail
