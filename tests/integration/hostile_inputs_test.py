@@ -129,7 +129,8 @@ CASES = [
     case("non-UTF-8 inventory", *refused(65, "ill-formed UTF-8 byte"),
          inventory=b'[{"id": "r\xff1", "hostname": "h", "online": true}]'),
     case("50 MB inventory", *ok(), inventory=write_big, requirements="id=r1"),
-    case("50 MB of random bytes", *refused(65, "parse error at line 1"), inventory=write_random),
+    # Random bytes may start with whitespace and newlines: the error's line is not fixed.
+    case("50 MB of random bytes", *refused(65, "parse error at line "), inventory=write_random),
     case("30 GiB sparse inventory", *refused(65, "larger than 256 MiB"), inventory=write_sparse),
     case("inventory is a directory", *refused(65, "not a regular file"),
          inventory=special("dir")),
