@@ -1,6 +1,6 @@
 // Query matching throughput: one compiled query run over parsed inventories of 1,000 and 10,000
 // resources, and a lock call's selection from an inventory file (the scan index and the entries
-// that can match, see src/inventory_scan.hpp). Reports resources/second (items_per_second) and
+// that can match, see src/inventory/scan.hpp). Reports resources/second (items_per_second) and
 // how many resources matched. 1,000 parsed resources stay in the CPU caches; 10,000 (about 20 MB
 // of JSON nodes) do not, and their figure is the memory's.
 

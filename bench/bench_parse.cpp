@@ -11,7 +11,7 @@
 #include "gtest_lockable/inventory.hpp"
 #include "gtest_lockable/query.hpp"
 #include "gtest_lockable/requirements.hpp"
-#include "src/inventory_scan.hpp"
+#include "src/inventory/scan.hpp"
 
 namespace {
 
@@ -30,7 +30,7 @@ void bm_parse_inventory(benchmark::State& state) {
 BENCHMARK(bm_parse_inventory)->Arg(10)->Arg(1000)->Arg(100000)->Unit(benchmark::kMicrosecond);
 
 // What a lock call does with a changed inventory file instead: scan and validate it into an
-// index (src/inventory_scan.hpp), parsing none of the plain entries.
+// index (src/inventory/scan.hpp), parsing none of the plain entries.
 void bm_index_inventory(benchmark::State& state) {
   const int count = static_cast<int>(state.range(0));
   const std::string text = gtest_lockable::bench::lab_inventory_text(count);

@@ -14,12 +14,12 @@ else()
   find_package(GTest 1.12 REQUIRED)
   # cpp-httplib ships no CMake config; pkg-config carries -DCPPHTTPLIB_OPENSSL_SUPPORT and friends,
   # which must match how libcpp-httplib.so was built (else Request/Response layouts differ).
-  # Only the HTTP module links it (see gtest_lockable/src/http_transport.hpp), which the core
+  # Only the HTTP module links it (see gtest_lockable/src/http/transport.hpp), which the core
   # loads at run time: consumers of the package do not need it.
   find_package(PkgConfig REQUIRED)
   pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
   find_package(OpenSSL 1.1.1 REQUIRED)
-  # RE2 runs $regex (linear time, see src/query_regex.cpp). Debian's libre2-dev ships re2.pc but no
+  # RE2 runs $regex (linear time, see src/query/regex.cpp). Debian's libre2-dev ships re2.pc but no
   # CMake package. Only the regex module links it, which the core loads at run time: consumers of
   # the package do not need it.
   pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)

@@ -4,7 +4,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "src/json_util.hpp"
+#include "gtest_lockable/env.hpp"
+#include "src/util/json.hpp"
 
 namespace gtest_lockable::cli {
 namespace {
@@ -63,9 +64,9 @@ std::vector<variable> resource_variables(const json& resource_info, std::string_
       out.set(variable_name(key), plain ? value.get<std::string>() : detail::json_text(value));
     }
   }
-  out.set("LOCKABLE_RESOURCE_ID", std::string(resource_id));
-  out.set("LOCKABLE_RESOURCE_INFO", detail::json_text(resource_info));
-  out.set("LOCKABLE_ALLOC_ID", std::string(alloc_id));
+  out.set(env::resource_id, std::string(resource_id));
+  out.set(env::resource_info, detail::json_text(resource_info));
+  out.set(env::alloc_id, std::string(alloc_id));
   return out.take();
 }
 

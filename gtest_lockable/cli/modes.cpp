@@ -9,7 +9,7 @@
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/etcd_store.hpp"
 #include "gtest_lockable/lockable.hpp"
-#include "src/json_util.hpp"
+#include "src/util/json.hpp"
 
 namespace gtest_lockable::cli {
 namespace {

@@ -20,7 +20,7 @@
 #include "gtest_lockable/gtest.hpp"
 #include "gtest_lockable/settings.hpp"
 #include "plugin_state.hpp"
-#include "src/json_util.hpp"
+#include "src/util/json.hpp"
 
 namespace gtest_lockable::detail {
 namespace {
@@ -118,7 +118,7 @@ class lock_environment final : public ::testing::Environment {
       s.resource_id = held->resource_id();
       s.holder_pid = ::getpid();
       s.held = std::move(held);
-      ::setenv(death_test_resource_variable, detail::json_text(s.resource_info).c_str(), 1);
+      ::setenv(env::death_test_resource, detail::json_text(s.resource_info).c_str(), 1);
       record_properties(s.resource_info);
       const int tests = ::testing::UnitTest::GetInstance()->test_to_run_count();
       say("holding '" + s.resource_id + "' (waited " + format_seconds(s.held->queue_time()) +
@@ -145,7 +145,7 @@ class lock_environment final : public ::testing::Environment {
       s.held->unlock();
       say((lost ? "lost '" : "released '") + s.resource_id + "' after holding it " +
           format_seconds(s.held->duration()));
-      ::unsetenv(death_test_resource_variable);
+      ::unsetenv(env::death_test_resource);
     }
     s.held.reset();
     s.resource_info = nullptr;
@@ -156,7 +156,7 @@ class lock_environment final : public ::testing::Environment {
   // The parent holds the lock and handed its resource over; locking here would wait for the
   // parent, which waits for this child.
   static void adopt_parent_resource(plugin_state& s) {
-    const auto text = env_value(death_test_resource_variable);
+    const auto text = env_value(env::death_test_resource);
     if (!text) return;
     const json info = json::parse(*text, nullptr, false);
     if (info.is_discarded()) return;

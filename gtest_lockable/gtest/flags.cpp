@@ -70,7 +70,7 @@ const flag flags[] = {
     {"hostname", env::hostname, "NAME", [] { return this_hostname(); },
      "The host name added to the requirements as 'hostname'.",
      [](plugin_settings& s, const std::string& value, const std::string&) { s.hostname = value; }},
-    {"on_unavailable", "LOCKABLE_ON_UNAVAILABLE", "fail|skip", [] { return std::string("fail"); },
+    {"on_unavailable", env::on_unavailable, "fail|skip", [] { return std::string("fail"); },
      "When no resource matches or the timeout passes: fail every selected test (the program "
      "exits non-zero) or skip them. Bad flags or a bad inventory always fail.",
      [](plugin_settings& s, const std::string& value, const std::string& source) {

@@ -16,10 +16,6 @@
 
 namespace gtest_lockable::detail {
 
-/// The environment variable through which a test program hands its resource's inventory entry to
-/// its threadsafe-style death-test children, which re-run the test body but must not lock.
-inline constexpr const char* death_test_resource_variable = "GTEST_LOCKABLE_RESOURCE_INFO";
-
 struct plugin_state {
   bool initialized = false;  ///< `init` ran (so the environment is registered).
   plugin_settings settings;  ///< From the flags given to `init`.

@@ -1,4 +1,4 @@
-// libFuzzer target: the indexed path for inventory files (src/inventory_scan.hpp) against
+// libFuzzer target: the indexed path for inventory files (src/inventory/scan.hpp) against
 // parse_inventory. Any text must give the same error, or the same entries for a lock call.
 #include <cstddef>
 #include <cstdint>
@@ -7,7 +7,7 @@
 
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/inventory.hpp"
-#include "src/inventory_scan.hpp"
+#include "src/inventory/scan.hpp"
 
 namespace {
 

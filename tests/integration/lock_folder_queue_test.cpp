@@ -1,5 +1,5 @@
-// Multi-process tests of the lock folder's queue of waiters (src/lock_folder_queue.hpp): a freed
-// resource goes to the process that has waited longest, also when its releaser locks again at
+// Multi-process tests of the lock folder's queue of waiters (src/store/lock_folder/queue.hpp): a
+// freed resource goes to the process that has waited longest, also when its releaser locks again at
 // once, and a waiter that died or stopped does not hold the others back.
 #include <signal.h>
 

@@ -1,8 +1,8 @@
-#include "src/http_retry.hpp"
-
 #include <gtest/gtest.h>
 
 #include <ctime>
+
+#include "src/http/retry.hpp"
 
 namespace gtest_lockable::detail {
 namespace {

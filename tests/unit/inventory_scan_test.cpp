@@ -1,7 +1,5 @@
-// The indexed path for inventory files (src/inventory_scan.hpp) must give exactly what
+// The indexed path for inventory files (src/inventory/scan.hpp) must give exactly what
 // parse_inventory and a filter give: the same entries, and the same error for a bad inventory.
-#include "src/inventory_scan.hpp"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,6 +9,7 @@
 
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/lockable.hpp"
+#include "src/inventory/scan.hpp"
 
 namespace gtest_lockable {
 namespace {

@@ -1,4 +1,4 @@
-#include "src/time_format.hpp"
+#include "src/util/time_format.hpp"
 
 #include <gtest/gtest.h>
 #include <time.h>

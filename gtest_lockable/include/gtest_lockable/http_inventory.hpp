@@ -7,20 +7,10 @@
 #include <string>
 #include <string_view>
 
+#include "gtest_lockable/env.hpp"
 #include "gtest_lockable/inventory.hpp"
 
 namespace gtest_lockable {
-
-/// Environment variables read by `http_options_from_env()` (see README.md).
-namespace env {
-inline constexpr const char* http_token = "LOCKABLE_HTTP_TOKEN";  ///< Bearer token.
-inline constexpr const char* ca_file = "LOCKABLE_CA_FILE";        ///< PEM file of trusted CAs.
-inline constexpr const char* http_insecure = "LOCKABLE_HTTP_INSECURE";  ///< 1: no TLS verify.
-inline constexpr const char* http_retries = "LOCKABLE_HTTP_RETRIES";    ///< Retries, 0-100.
-inline constexpr const char* http_connect_timeout = "LOCKABLE_HTTP_CONNECT_TIMEOUT";  ///< Seconds.
-inline constexpr const char* http_timeout = "LOCKABLE_HTTP_TIMEOUT";  ///< Read timeout, seconds.
-inline constexpr const char* http_module = "LOCKABLE_HTTP_MODULE";    ///< Path of the module.
-}  // namespace env
 
 /// How an http(s) inventory is fetched. The defaults suit an inventory service on a LAN.
 struct http_options {
@@ -50,7 +40,8 @@ struct http_options {
   std::function<void(const std::string&)> log;
 };
 
-/// The defaults overridden by the `LOCKABLE_*` variables in `env` above. Throws `error`
+/// The defaults overridden by the `LOCKABLE_HTTP_*` and `LOCKABLE_CA_FILE` variables (env.hpp).
+/// Throws `error`
 /// (`errc::invalid_argument`) naming the variable when a value is invalid.
 http_options http_options_from_env();
 

@@ -7,11 +7,6 @@
 
 namespace gtest_lockable {
 
-namespace env {
-/// The path of libgtest_lockable_regex.so (RE2, loaded for the first $regex), if it is not found.
-inline constexpr const char* regex_module = "LOCKABLE_REGEX_MODULE";
-}  // namespace env
-
 class query;
 
 namespace detail {

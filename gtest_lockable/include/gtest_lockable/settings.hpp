@@ -5,18 +5,9 @@
 #include <string>
 #include <string_view>
 
-namespace gtest_lockable {
+#include "gtest_lockable/env.hpp"
 
-/// The environment variables that configure both the `lockable` command and the GoogleTest
-/// plugin, so one environment configures both. A command-line flag wins over its variable.
-namespace env {
-inline constexpr const char* requirements = "LOCKABLE_REQUIREMENTS";  ///< JSON or key=value&...
-inline constexpr const char* resources = "LOCKABLE_RESOURCES";        ///< File path or URI.
-inline constexpr const char* lock_folder = "LOCKABLE_LOCK_FOLDER";    ///< Lock folder.
-inline constexpr const char* lock_server = "LOCKABLE_LOCK_SERVER";    ///< etcd://HOST:PORT/...
-inline constexpr const char* timeout = "LOCKABLE_TIMEOUT";            ///< Seconds.
-inline constexpr const char* hostname = "LOCKABLE_HOSTNAME";          ///< Host name.
-}  // namespace env
+namespace gtest_lockable {
 
 /// The value of environment variable `name`, or empty when it is unset.
 std::optional<std::string> env_value(const char* name);

@@ -13,11 +13,11 @@
 #include <thread>
 
 #include "gtest_lockable/error.hpp"
-#include "src/etcd_client.hpp"
-#include "src/etcd_lease_keeper.hpp"
-#include "src/etcd_uri.hpp"
-#include "src/json_util.hpp"
-#include "src/time_format.hpp"
+#include "src/store/etcd/client.hpp"
+#include "src/store/etcd/lease_keeper.hpp"
+#include "src/store/etcd/uri.hpp"
+#include "src/util/json.hpp"
+#include "src/util/time_format.hpp"
 
 namespace gtest_lockable {
 namespace {
@@ -338,12 +338,6 @@ std::unique_ptr<lock_store> etcd_lock_store(const std::string& uri, etcd_options
   check_duration("timeout", options.timeout, 0.1);
   check_duration("recheck interval", options.recheck_interval, 0.1);
   return std::make_unique<etcd_store>(std::move(parsed), std::move(options));
-}
-
-std::unique_ptr<lock_store> open_lock_store(const std::string& lock_folder,
-                                            const std::string& lock_server, etcd_options options) {
-  if (!lock_server.empty()) return etcd_lock_store(lock_server, std::move(options));
-  return lock_folder_store(lock_folder.empty() ? default_lock_folder() : lock_folder);
 }
 
 }  // namespace gtest_lockable

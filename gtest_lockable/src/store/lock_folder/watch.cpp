@@ -1,4 +1,4 @@
-#include "src/lock_folder_watch.hpp"
+#include "src/store/lock_folder/watch.hpp"
 
 #include <poll.h>
 #include <sys/inotify.h>

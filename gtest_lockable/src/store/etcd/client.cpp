@@ -1,4 +1,4 @@
-#include "src/etcd_client.hpp"
+#include "src/store/etcd/client.hpp"
 
 #include <algorithm>
 #include <cstdio>

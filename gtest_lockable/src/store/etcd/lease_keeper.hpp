@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "src/etcd_client.hpp"
+#include "src/store/etcd/client.hpp"
 
 namespace gtest_lockable::detail {
 

@@ -12,9 +12,9 @@
 #include <mutex>
 
 #include "gtest_lockable/error.hpp"
-#include "src/inventory_detail.hpp"
-#include "src/inventory_scan.hpp"
-#include "src/json_util.hpp"
+#include "src/inventory/detail.hpp"
+#include "src/inventory/scan.hpp"
+#include "src/util/json.hpp"
 
 namespace gtest_lockable {
 namespace {

@@ -6,8 +6,8 @@
 #include <limits>
 #include <string>
 
-#include "src/json_util.hpp"
-#include "src/query_detail.hpp"
+#include "src/query/detail.hpp"
+#include "src/util/json.hpp"
 
 namespace gtest_lockable::detail {
 namespace {

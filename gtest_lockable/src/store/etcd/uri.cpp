@@ -1,4 +1,4 @@
-#include "src/etcd_uri.hpp"
+#include "src/store/etcd/uri.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "src/module_loader.hpp"
+#include "src/modules/loader.hpp"
 
 #include <dlfcn.h>
 #include <unistd.h>

@@ -12,8 +12,8 @@
 
 #include <string>
 
-#include "src/query_detail.hpp"
-#include "src/regex_engine.hpp"
+#include "src/query/detail.hpp"
+#include "src/query/regex_engine.hpp"
 
 namespace gtest_lockable::detail {
 namespace {

@@ -14,9 +14,9 @@
 #include <string_view>
 #include <vector>
 
-#include "src/base64.hpp"
-#include "src/etcd_uri.hpp"
-#include "src/http_transport.hpp"
+#include "src/http/transport.hpp"
+#include "src/store/etcd/uri.hpp"
+#include "src/util/base64.hpp"
 
 namespace gtest_lockable::detail {
 

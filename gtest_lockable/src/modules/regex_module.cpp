@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "src/regex_engine.hpp"
+#include "src/query/regex_engine.hpp"
 
 namespace gtest_lockable::detail {
 

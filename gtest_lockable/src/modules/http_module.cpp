@@ -14,7 +14,7 @@
 #include <memory>
 #include <string>
 
-#include "src/http_transport.hpp"
+#include "src/http/transport.hpp"
 
 namespace gtest_lockable::detail {
 namespace {

@@ -5,9 +5,9 @@
 #include <mutex>
 #include <random>
 
-#include "src/inventory_detail.hpp"
-#include "src/json_util.hpp"
-#include "src/time_format.hpp"
+#include "src/inventory/detail.hpp"
+#include "src/util/json.hpp"
+#include "src/util/time_format.hpp"
 
 namespace gtest_lockable {
 namespace {

@@ -1,11 +1,11 @@
-#include "src/http_uri.hpp"
+#include "src/http/uri.hpp"
 
 #include <algorithm>
 #include <cctype>
 
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/http_inventory.hpp"
-#include "src/base64.hpp"
+#include "src/util/base64.hpp"
 
 namespace gtest_lockable {
 namespace {

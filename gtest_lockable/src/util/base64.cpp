@@ -1,4 +1,4 @@
-#include "src/base64.hpp"
+#include "src/util/base64.hpp"
 
 #include <algorithm>
 #include <cstdint>

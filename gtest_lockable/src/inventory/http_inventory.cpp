@@ -14,10 +14,10 @@
 
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/settings.hpp"
-#include "src/http_retry.hpp"
-#include "src/http_transport.hpp"
-#include "src/http_uri.hpp"
-#include "src/inventory_detail.hpp"
+#include "src/http/retry.hpp"
+#include "src/http/transport.hpp"
+#include "src/http/uri.hpp"
+#include "src/inventory/detail.hpp"
 
 namespace gtest_lockable {
 namespace {

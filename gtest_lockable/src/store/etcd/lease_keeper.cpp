@@ -1,4 +1,4 @@
-#include "src/etcd_lease_keeper.hpp"
+#include "src/store/etcd/lease_keeper.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "gtest_lockable/error.hpp"
-#include "src/json_util.hpp"
-#include "src/query_detail.hpp"
+#include "src/query/detail.hpp"
+#include "src/util/json.hpp"
 
 namespace gtest_lockable {
 

@@ -1,4 +1,4 @@
-#include "src/lock_folder_queue.hpp"
+#include "src/store/lock_folder/queue.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <random>
 
-#include "src/time_format.hpp"
+#include "src/util/time_format.hpp"
 
 namespace gtest_lockable::detail {
 namespace {

@@ -1,10 +1,10 @@
 #include <cstring>
 #include <string>
 
+#include "gtest_lockable/env.hpp"
 #include "gtest_lockable/error.hpp"
-#include "gtest_lockable/http_inventory.hpp"
-#include "src/http_transport.hpp"
-#include "src/module_loader.hpp"
+#include "src/http/transport.hpp"
+#include "src/modules/loader.hpp"
 
 namespace gtest_lockable::detail {
 namespace {

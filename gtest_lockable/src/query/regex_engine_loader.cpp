@@ -1,10 +1,10 @@
 #include <cstring>
 #include <string>
 
+#include "gtest_lockable/env.hpp"
 #include "gtest_lockable/error.hpp"
-#include "gtest_lockable/query.hpp"
-#include "src/module_loader.hpp"
-#include "src/regex_engine.hpp"
+#include "src/modules/loader.hpp"
+#include "src/query/regex_engine.hpp"
 
 namespace gtest_lockable::detail {
 namespace {

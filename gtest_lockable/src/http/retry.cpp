@@ -1,4 +1,4 @@
-#include "src/http_retry.hpp"
+#include "src/http/retry.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "src/inventory_scan.hpp"
+#include "src/inventory/scan.hpp"
 
 #include <string.h>  // memmem
 
@@ -11,7 +11,7 @@
 #include <string_view>
 #include <utility>
 
-#include "src/inventory_detail.hpp"
+#include "src/inventory/detail.hpp"
 
 namespace gtest_lockable::detail {
 namespace {

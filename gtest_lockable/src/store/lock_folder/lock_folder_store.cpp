@@ -16,10 +16,10 @@
 
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/lock_store.hpp"
-#include "src/json_util.hpp"
-#include "src/lock_folder_queue.hpp"
-#include "src/lock_folder_watch.hpp"
-#include "src/time_format.hpp"
+#include "src/store/lock_folder/queue.hpp"
+#include "src/store/lock_folder/watch.hpp"
+#include "src/util/json.hpp"
+#include "src/util/time_format.hpp"
 
 namespace gtest_lockable {
 namespace {
@@ -425,31 +425,6 @@ class folder_store final : public lock_store {
 };
 
 }  // namespace
-
-std::string describe(const lock_status& status) {
-  std::string text = status.resource_id;
-  const holder_info& h = status.holder;
-  if (!h.note.empty()) return text + " (" + h.note + ")";
-  switch (status.state) {
-    case lock_state::free:
-      return text + " (free)";
-    case lock_state::stale:
-      text += " (stale";
-      break;
-    case lock_state::held:
-      text += " (held";
-      break;
-  }
-  if (h.pid > 0) text += " by PID " + std::to_string(h.pid);
-  if (!h.host.empty()) text += " on " + h.host;
-  if (!h.since.empty()) text += " since " + h.since;
-  return text + ")";
-}
-
-std::string default_lock_folder() {
-  const char* tmp = std::getenv("TMPDIR");
-  return (tmp != nullptr && *tmp != '\0') ? tmp : "/tmp";
-}
 
 std::unique_ptr<lock_store> lock_folder_store(std::string folder) {
   return std::make_unique<folder_store>(std::move(folder));

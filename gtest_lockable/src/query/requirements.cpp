@@ -8,7 +8,7 @@
 
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/query.hpp"
-#include "src/json_util.hpp"
+#include "src/util/json.hpp"
 
 namespace gtest_lockable {
 namespace {
