@@ -1,7 +1,7 @@
 // Locks the program's resource in a testing::Environment and turns a failure to lock into the
 // outcome of each selected test.
 //
-// Why not report the failure from Environment::SetUp itself (see DESIGN.md): a FAIL() there marks
+// Why not report the failure from Environment::SetUp itself (see docs/design.md): a FAIL() there marks
 // every test skipped, so CTest (gtest_discover_tests' SKIP_REGULAR_EXPRESSION) reports Skipped, and
 // a GTEST_SKIP() there exits 0 with no test marked skipped, so CTest reports Passed. Instead
 // SetUp records the failure and a listener fails, or skips, each test as it starts: a fatal

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Takes a lock the way py-lockable does (through the `pid` package), step by step as DESIGN.md
+"""Takes a lock the way py-lockable does (through the `pid` package), step by step as docs/design.md
 describes, so the tests can show that our processes and py-lockable's exclude each other.
 
 usage: pylockable_protocol.py FOLDER ID TIMEOUT_S

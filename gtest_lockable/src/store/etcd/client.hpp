@@ -1,4 +1,4 @@
-// A minimal client of etcd's v3 JSON gateway (see DESIGN.md): the few calls the etcd lock store
+// A minimal client of etcd's v3 JSON gateway (see docs/design.md): the few calls the etcd lock store
 // needs, over plain HTTP, failing over between the endpoints of one cluster. The requests go
 // through the HTTP module (http_transport.hpp), loaded when the first client is made, so a
 // process that never uses etcd never loads cpp-httplib or OpenSSL.

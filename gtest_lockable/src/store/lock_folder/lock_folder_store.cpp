@@ -1,4 +1,4 @@
-// The lock folder: py-lockable's `<folder>/<id>.pid` protocol (see DESIGN.md), with its races
+// The lock folder: py-lockable's `<folder>/<id>.pid` protocol (see docs/design.md), with its races
 // closed. A lock is an flock(2) on the file; the file's first line is the holder's PID, the second
 // a JSON object with the host, allocation id and start time (py-lockable reads only the first).
 #include <fcntl.h>
