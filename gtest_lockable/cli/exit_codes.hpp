@@ -3,6 +3,7 @@
 #include <string>
 
 #include "gtest_lockable/error.hpp"
+#include "gtest_lockable/internal/settings.hpp"
 
 namespace gtest_lockable::cli {
 
@@ -45,7 +46,7 @@ constexpr int exit_status_for(errc code) {
 
 /// A library error's message with the option that would fix it, where one is to blame.
 inline std::string message_of(const error& e) {
-  return with_hint(e, "--resources", "--lock-folder");
+  return internal::message_of(e, internal::front_end::command);
 }
 
 }  // namespace gtest_lockable::cli

@@ -5,7 +5,7 @@
 #include <unordered_set>
 
 #include "gtest_lockable/env.hpp"
-#include "src/util/json.hpp"
+#include "gtest_lockable/internal/json.hpp"
 
 namespace gtest_lockable::cli {
 namespace {

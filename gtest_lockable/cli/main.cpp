@@ -15,8 +15,8 @@
 #include "cli/signals.hpp"
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/etcd_store.hpp"
+#include "gtest_lockable/internal/settings.hpp"
 #include "gtest_lockable/lockable.hpp"
-#include "gtest_lockable/settings.hpp"
 
 #ifndef GTEST_LOCKABLE_VERSION
 #error "GTEST_LOCKABLE_VERSION must be defined by the build"
@@ -78,14 +78,13 @@ int run_mode(const cli_options& opts) {
     return missing->exit_status;
   }
 
-  options lock_opts;
-  lock_opts.hostname = opts.hostname.value;
-  lock_opts.resources = opts.resources.value;
-  lock_opts.store = interruptible(
-      open_lock_store(opts.lock_folder.value, opts.lock_server.value, lost_lock_reporting(notice)),
-      signals);
-  if (!opts.quiet) lock_opts.on_wait = say;
-  lockable locker(std::move(lock_opts));
+  internal::lockable_hooks hooks;
+  hooks.etcd = lost_lock_reporting(notice);
+  hooks.wrap_store = [&signals](std::shared_ptr<lock_store> store) {
+    return interruptible(std::move(store), signals);
+  };
+  if (!opts.quiet) hooks.on_wait = say;
+  lockable locker = internal::make_lockable(opts, std::move(hooks));
   allocation held = locker.lock(requirements, opts.timeout);
   // A signal that came as the lock was taken: stop here rather than start the command.
   if (const auto event = signals.next(0); event && !event->lock_lost()) {
@@ -113,7 +112,7 @@ int run_mode(const cli_options& opts) {
 }
 
 int main_of(const std::vector<std::string>& args) {
-  const cli_options opts = parse_options(args, env_value);
+  const cli_options opts = parse_options(args, internal::env_value);
   switch (opts.what) {
     case mode::help:
       std::cout << help_text();

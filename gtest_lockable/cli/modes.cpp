@@ -7,25 +7,14 @@
 
 #include "cli/exit_codes.hpp"
 #include "gtest_lockable/error.hpp"
-#include "gtest_lockable/etcd_store.hpp"
+#include "gtest_lockable/internal/json.hpp"
+#include "gtest_lockable/internal/settings.hpp"
 #include "gtest_lockable/lockable.hpp"
-#include "src/util/json.hpp"
 
 namespace gtest_lockable::cli {
 namespace {
 
 using nlohmann::json;
-
-// A lockable over the configured inventory and lock store. Nothing is locked or created here:
-// the lock folder is only read (a missing one means every resource is free), the lock server
-// only asked.
-lockable make_lockable(const cli_options& opts) {
-  options lock_opts;
-  lock_opts.hostname = opts.hostname.value;
-  lock_opts.resources = opts.resources.value;
-  lock_opts.store = open_lock_store(opts.lock_folder.value, opts.lock_server.value);
-  return lockable(std::move(lock_opts));
-}
 
 const char* state_name(lock_state state) {
   switch (state) {
@@ -42,24 +31,21 @@ const char* state_name(lock_state state) {
 }  // namespace
 
 json parse_requirements_option(const cli_options& opts) {
-  try {
-    return parse_requirements(opts.requirements.value);
-  } catch (const error& e) {
-    if (opts.requirements.source == "default") throw;
-    throw error(e.code(), opts.requirements.source + ": " + e.what());
-  }
+  return internal::parse_requirements_setting(opts.requirements);
 }
 
 int list_mode(const cli_options& opts, std::ostream& out) {
   const json requirements = parse_requirements_option(opts);
-  auto selector = make_lockable(opts);
+  // Nothing is locked or created: the lock folder is only read (a missing one means every
+  // resource is free), the lock server only asked.
+  auto selector = internal::make_lockable(opts);
   out << detail::json_text(json(selector.select(requirements)), 2) << '\n';
   return 0;
 }
 
 int status_mode(const cli_options& opts, std::ostream& out) {
   const json requirements = parse_requirements_option(opts);
-  auto selector = make_lockable(opts);
+  auto selector = internal::make_lockable(opts);
   const auto states = selector.status(requirements);
   if (opts.json) {
     out << detail::json_text(status_json(states), 2) << '\n';
@@ -80,8 +66,7 @@ int validate_mode(const cli_options& opts, std::ostream& out, std::ostream& err)
   json effective;
   std::optional<query> selector;
   try {
-    const std::string host = opts.hostname.value.empty() ? this_hostname() : opts.hostname.value;
-    effective = with_defaults(parse_requirements_option(opts), host);
+    effective = with_defaults(parse_requirements_option(opts), internal::effective_hostname(opts));
     selector.emplace(effective);
   } catch (const error& e) {
     problems.emplace_back(e.what());

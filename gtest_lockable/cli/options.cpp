@@ -1,54 +1,31 @@
-// Command-line parsing for `lockable`. Every option is defined once, in the tables below, with its
-// variable, default and help line; the parser and --help both read the tables, so they agree.
+// Command-line parsing for `lockable`. The options that set a setting come from the settings
+// layer's one table (shared with the plugin's flags), which also resolves them; the switches that
+// choose a mode are the command's own, in the table below. The parser and --help read the same
+// tables, so they agree.
 #include "cli/options.hpp"
 
 #include <algorithm>
 #include <array>
+#include <map>
 
 #include "cli/exit_codes.hpp"
 #include "gtest_lockable/error.hpp"
-#include "gtest_lockable/settings.hpp"
+#include "gtest_lockable/internal/settings.hpp"
 
 namespace gtest_lockable::cli {
 namespace {
 
-// An option that takes a value, also settable by an environment variable.
-struct value_flag {
-  const char* name;
-  const char* metavar;
-  const char* variable;
-  const char* fallback;  // the value used when neither option nor variable is given
-  const char* shown;     // the default as --help shows it
-  const char* help;
-  sourced cli_options::*field;
-};
+using internal::front_end;
+using internal::setting_spec;
+using internal::setting_specs;
 
-// The names and defaults are py-lockable's, so its users' scripts keep working.
-const std::array<value_flag, 6> value_flags = {{
-    {"--requirements", "R", env::requirements, "{}", "{}",
-     "requirements: a JSON object or key=value&key2=value2 (a.b=x nests, true/false "
-     "are booleans); hostname (see --hostname) and online=true are added unless "
-     "given, and a null value removes one",
-     &cli_options::requirements},
-    {"--resources", "FILE", env::resources, "./resources.json", "./resources.json",
-     "the inventory: a JSON array of resources, each with a unique \"id\"",
-     &cli_options::resources},
-    {"--lock-folder", "DIR", env::lock_folder, ".", ".",
-     "folder of the <id>.pid lock files (shared with py-lockable); created if missing; "
-     "unused with --lock-server",
-     &cli_options::lock_folder},
-    {"--lock-server", "URI", env::lock_server, "", "none",
-     "keep the locks in etcd instead, to share resources between hosts: "
-     "etcd://HOST[:PORT][,...][/PREFIX][?ttl=SECONDS] (see README.md)",
-     &cli_options::lock_server},
-    {"--timeout", "SECONDS", env::timeout, "1", "1",
-     "how long to wait for a matching resource to become free; fractions "
-     "allowed, 0 tries once",
-     nullptr},
-    {"--hostname", "NAME", env::hostname, "", "this host's name",
-     "the host name that resources must have (the default \"hostname\" requirement)",
-     &cli_options::hostname},
-}};
+// The setting whose command-line option is `name`, or null.
+const setting_spec* find_setting(const std::string& name) {
+  for (const setting_spec& spec : setting_specs()) {
+    if (spec.command.option != nullptr && name == spec.command.option) return &spec;
+  }
+  return nullptr;
+}
 
 // An option without a value.
 struct switch_flag {
@@ -97,36 +74,11 @@ const std::array<switch_flag, 8> switch_flags = {{
   throw error(errc::invalid_argument, what + " (see lockable --help)");
 }
 
-// Appends `text` to `out` word-wrapped to 80 columns, continuation lines indented to `column`
-// (the first line is assumed to start there).
-void append_wrapped(std::string& out, const std::string& text, std::size_t column) {
-  constexpr std::size_t width = 80;
-  std::size_t at = column;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    auto end = text.find(' ', start);
-    if (end == std::string::npos) end = text.size();
-    const std::size_t word = end - start;
-    if (at > column && at + 1 + word > width) {
-      out += '\n';
-      out.append(column, ' ');
-      at = column;
-    } else if (at > column) {
-      out += ' ';
-      ++at;
-    }
-    out.append(text, start, word);
-    at += word;
-    start = end + 1;
-  }
-  out += '\n';
-}
-
 }  // namespace
 
 cli_options parse_options(const std::vector<std::string>& args, const env_reader& getenv) {
   cli_options opts;
-  std::array<std::optional<std::string>, value_flags.size()> given;
+  std::map<std::string, std::string> given;  // setting name -> value
   std::size_t i = 0;
   for (; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -137,16 +89,13 @@ cli_options parse_options(const std::vector<std::string>& args, const env_reader
     if (arg.size() < 2 || arg[0] != '-') break;  // the command starts here
     const auto eq = arg.find('=');
     const std::string name = arg.substr(0, eq);
-    const auto value_it = std::find_if(value_flags.begin(), value_flags.end(),
-                                       [&](const value_flag& f) { return name == f.name; });
-    if (value_it != value_flags.end()) {
-      auto& slot = given[static_cast<std::size_t>(value_it - value_flags.begin())];
+    if (const setting_spec* spec = find_setting(name)) {
       if (eq != std::string::npos) {
-        slot = arg.substr(eq + 1);
+        given[spec->name] = arg.substr(eq + 1);
       } else if (i + 1 < args.size()) {
-        slot = args[++i];
+        given[spec->name] = args[++i];
       } else {
-        usage_error("option " + name + " needs a value: " + name + " " + value_it->metavar);
+        usage_error("option " + name + " needs a value: " + name + " " + spec->command.metavar);
       }
       continue;
     }
@@ -159,20 +108,10 @@ cli_options parse_options(const std::vector<std::string>& args, const env_reader
   opts.command.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
   if (opts.what == mode::help || opts.what == mode::version) return opts;
 
-  for (std::size_t f = 0; f < value_flags.size(); ++f) {
-    const value_flag& flag = value_flags[f];
-    sourced value{flag.fallback, "default"};
-    if (given[f]) {
-      value = {*given[f], flag.name};
-    } else if (auto from_env = getenv(flag.variable); from_env && !from_env->empty()) {
-      value = {*from_env, flag.variable};
-    }
-    if (flag.field != nullptr) {
-      opts.*flag.field = std::move(value);
-    } else {
-      opts.timeout = parse_timeout(value.value, value.source);
-    }
-  }
+  internal::resolution resolved = internal::resolve(front_end::command, given, getenv);
+  // One message at a time, as usage errors go; the plugin lists them all instead.
+  if (!resolved.problems.empty()) throw resolved.problems.front();
+  static_cast<internal::settings&>(opts) = std::move(resolved.values);
 
   if (opts.json && opts.what != mode::status) usage_error("option --json applies to --status only");
   if (opts.what == mode::run && opts.command.empty()) {
@@ -191,35 +130,35 @@ std::string help_text() {
       "Usage: lockable [options] [--] command [args...]\n"
       "       lockable --list | --status [--json] | --validate-only [options]\n"
       "\n";
-  append_wrapped(out,
-                 "Locks one resource from the inventory that matches the requirements, runs the "
-                 "command (directly, without a shell) while it is held, then releases it. The "
-                 "command gets each top-level field of the resource as an environment variable "
-                 "named in upper case (ID, HOSTNAME, ONLINE, ...; strings as they are, other "
-                 "values as JSON) and LOCKABLE_RESOURCE_ID, LOCKABLE_RESOURCE_INFO (the resource "
-                 "as JSON) and LOCKABLE_ALLOC_ID. With a lock folder the lock stays held as long "
-                 "as the command runs, also if lockable itself is killed. With --lock-server it "
-                 "lives as long as lockable renews it: if it is lost (etcd unreachable for longer "
-                 "than the lease TTL), the command gets SIGTERM and lockable exits with 76. "
-                 "SIGINT, SIGTERM and SIGHUP are passed on to the command.",
-                 0);
+  out += internal::wrap(
+      "Locks one resource from the inventory that matches the requirements, runs the "
+      "command (directly, without a shell) while it is held, then releases it. The "
+      "command gets each top-level field of the resource as an environment variable "
+      "named in upper case (ID, HOSTNAME, ONLINE, ...; strings as they are, other "
+      "values as JSON) and LOCKABLE_RESOURCE_ID, LOCKABLE_RESOURCE_INFO (the resource "
+      "as JSON) and LOCKABLE_ALLOC_ID. With a lock folder the lock stays held as long "
+      "as the command runs, also if lockable itself is killed. With --lock-server it "
+      "lives as long as lockable renews it: if it is lost (etcd unreachable for longer "
+      "than the lease TTL), the command gets SIGTERM and lockable exits with 76. "
+      "SIGINT, SIGTERM and SIGHUP are passed on to the command.",
+      0, 0);
   out +=
       "\n"
       "Options (an option wins over its variable; an empty variable counts as unset):\n";
-  for (const auto& flag : value_flags) {
-    std::string head = std::string("  ") + flag.name + " " + flag.metavar;
+  for (const setting_spec& spec : setting_specs()) {
+    if (spec.command.option == nullptr) continue;
+    std::string head = std::string("  ") + spec.command.option + " " + spec.command.metavar;
     head.resize(std::max(column, head.size() + 1), ' ');
-    out += head;
-    append_wrapped(out, flag.help, column);
+    out += head + internal::wrap(spec.help, column, head.size());
     out.append(column, ' ');
-    out += std::string("variable ") + flag.variable + ", default " + flag.shown + "\n";
+    out += std::string("variable ") + spec.variable + ", default " +
+           internal::shown_default(spec, front_end::command) + "\n";
   }
   for (const auto& flag : switch_flags) {
     if (flag.help == nullptr) continue;
     std::string head = std::string("  ") + flag.name;
     head.resize(column, ' ');
-    out += head;
-    append_wrapped(out, flag.help, column);
+    out += head + internal::wrap(flag.help, column, column);
   }
   out +=
       "\n"

@@ -16,11 +16,12 @@
 #include <cstdlib>
 #include <utility>
 
+#include "gtest_lockable/env.hpp"
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/gtest.hpp"
-#include "gtest_lockable/settings.hpp"
+#include "gtest_lockable/internal/json.hpp"
+#include "gtest_lockable/internal/settings.hpp"
 #include "plugin_state.hpp"
-#include "src/util/json.hpp"
 
 namespace gtest_lockable::detail {
 namespace {
@@ -57,7 +58,7 @@ void record_properties(const json& resource_info) {
 
 // A library error's message with the flag that would fix it, where one is to blame.
 std::string message_of(const error& e) {
-  return with_hint(e, "--lockable_resources", "--lockable_lock_folder");
+  return internal::message_of(e, internal::front_end::plugin);
 }
 
 // Failures a policy may turn into skips: the inventory and flags were fine, only no resource was
@@ -112,8 +113,8 @@ class lock_environment final : public ::testing::Environment {
       if (!s.settings.error.empty()) throw error(errc::invalid_argument, s.settings.error);
       lockable& l = s.get_lockable();
       const std::string prefer = ctest_assigned_resource(l, s.settings.requirements);
-      auto held =
-          std::make_unique<allocation>(l.lock(s.settings.requirements, s.settings.timeout, prefer));
+      auto held = std::make_unique<allocation>(
+          l.lock(s.settings.requirements, s.settings.values.timeout, prefer));
       s.resource_info = held->resource_info();
       s.resource_id = held->resource_id();
       s.holder_pid = ::getpid();
@@ -125,7 +126,7 @@ class lock_environment final : public ::testing::Environment {
           ") for " + std::to_string(tests) + (tests == 1 ? " test" : " tests"));
     } catch (const error& e) {
       const bool no_resource = unavailable(e.code());
-      s.skip = no_resource && s.settings.on_unavailable == unavailable_policy::skip;
+      s.skip = no_resource && s.settings.values.on_unavailable == unavailable_policy::skip;
       s.failure = (no_resource ? "no resource: " : "") + message_of(e);
     } catch (const std::exception& e) {
       s.failure = std::string("unexpected error: ") + e.what();
@@ -156,7 +157,7 @@ class lock_environment final : public ::testing::Environment {
   // The parent holds the lock and handed its resource over; locking here would wait for the
   // parent, which waits for this child.
   static void adopt_parent_resource(plugin_state& s) {
-    const auto text = env_value(env::death_test_resource);
+    const auto text = internal::env_value(env::death_test_resource);
     if (!text) return;
     const json info = json::parse(*text, nullptr, false);
     if (info.is_discarded()) return;

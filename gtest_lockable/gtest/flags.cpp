@@ -1,154 +1,55 @@
-// One table defines every `--lockable_*` flag: its name, environment variable, default, help line
-// and how its value is checked and stored. Parsing and `--help` both read the table, so they
-// cannot disagree.
+// The plugin's side of the settings layer: its `--lockable_*` flags are read from argv here and
+// resolved by the layer's one resolver, from the one table that also defines the command's
+// options, so that the two front ends cannot disagree.
 #include "flags.hpp"
 
 #include <cstring>
 #include <map>
-#include <optional>
 #include <vector>
 
 #include "gtest_lockable/error.hpp"
-#include "gtest_lockable/lock_store.hpp"
-#include "gtest_lockable/requirements.hpp"
-#include "gtest_lockable/settings.hpp"
 
 namespace gtest_lockable::detail {
 namespace {
 
+using internal::front_end;
+using internal::setting_spec;
+using internal::setting_specs;
+
 constexpr const char* flag_prefix = "--lockable_";
 
-struct flag {
-  const char* name;        // after "--lockable_"
-  const char* variable;    // environment fallback
-  const char* value_name;  // shown in help
-  std::string (*default_value)();
-  const char* help;
-  // Checks `value` (from `source`: the flag, the variable or "default") and stores it; throws
-  // `error` with a message naming `source`.
-  void (*store)(plugin_settings& settings, const std::string& value, const std::string& source);
-};
-
-const flag flags[] = {
-    {"requirements", env::requirements, "REQUIREMENTS", [] { return std::string(); },
-     "Requirements of the resource to lock: JSON ({\"type\": \"board\"}) or "
-     "key=value&key2=value2. 'hostname' (this host) and 'online' (true) are added unless given; "
-     "a JSON null removes them.",
-     [](plugin_settings& s, const std::string& value, const std::string& source) {
-       try {
-         s.requirements = parse_requirements(value);
-       } catch (const error& e) {
-         throw error(e.code(), std::string(e.what()) + " (from " + source + ")");
-       }
-     }},
-    {"resources", env::resources, "FILE", [] { return std::string("resources.json"); },
-     "The inventory: a JSON file listing the resources.",
-     [](plugin_settings& s, const std::string& value, const std::string& source) {
-       if (value.empty()) {
-         throw error(errc::invalid_argument,
-                     source + " is empty: give the inventory file (e.g. resources.json)");
-       }
-       s.resources = value;
-     }},
-    {"lock_folder", env::lock_folder, "FOLDER", [] { return default_lock_folder(); },
-     "The folder of lock files, shared with py-lockable on this host (created when missing).",
-     [](plugin_settings& s, const std::string& value, const std::string&) {
-       s.lock_folder = value.empty() ? default_lock_folder() : value;
-     }},
-    {"lock_server", env::lock_server, "URI", [] { return std::string(); },
-     "Keep the locks in etcd instead of the lock folder, to share resources between hosts: "
-     "etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX][?ttl=SECONDS]. If the lock is lost while "
-     "held (etcd unreachable for longer than the TTL), the running and remaining tests fail.",
-     [](plugin_settings& s, const std::string& value, const std::string&) {
-       s.lock_server = value;
-     }},
-    {"timeout", env::timeout, "SECONDS", [] { return std::string("10"); },
-     "How long to wait for a matching resource to become free (0: do not wait).",
-     [](plugin_settings& s, const std::string& value, const std::string& source) {
-       s.timeout = parse_timeout(value, source);
-     }},
-    {"hostname", env::hostname, "NAME", [] { return this_hostname(); },
-     "The host name added to the requirements as 'hostname'.",
-     [](plugin_settings& s, const std::string& value, const std::string&) { s.hostname = value; }},
-    {"on_unavailable", env::on_unavailable, "fail|skip", [] { return std::string("fail"); },
-     "When no resource matches or the timeout passes: fail every selected test (the program "
-     "exits non-zero) or skip them. Bad flags or a bad inventory always fail.",
-     [](plugin_settings& s, const std::string& value, const std::string& source) {
-       if (value == "fail") {
-         s.on_unavailable = unavailable_policy::fail;
-       } else if (value == "skip") {
-         s.on_unavailable = unavailable_policy::skip;
-       } else {
-         throw error(errc::invalid_argument,
-                     "invalid value '" + value + "' from " + source + ": give fail or skip");
-       }
-     }},
-};
-
-const flag* find_flag(const std::string& name) {
-  for (const flag& f : flags) {
-    if (name == f.name) return &f;
+// The setting whose flag is `flag` (`--lockable_timeout`), or null.
+const setting_spec* find_flag(const std::string& flag) {
+  for (const setting_spec& spec : setting_specs()) {
+    if (spec.plugin.option != nullptr && flag == spec.plugin.option) return &spec;
   }
   return nullptr;
 }
 
-// Fills `settings` from `given` (flag name -> value), then variables, then defaults.
-void resolve(plugin_settings& settings, const std::map<std::string, std::string>& given,
-             std::vector<std::string>& problems) {
-  for (const flag& f : flags) {
-    std::string value;
-    std::string source;
-    if (const auto it = given.find(f.name); it != given.end()) {
-      value = it->second;
-      source = std::string(flag_prefix) + f.name;
-    } else if (const auto from_env = env_value(f.variable)) {
-      value = *from_env;
-      source = f.variable;
-    } else {
-      value = f.default_value();
-      source = "the default";
-    }
-    try {
-      f.store(settings, value, source);
-    } catch (const std::exception& e) {
-      problems.emplace_back(e.what());
-    }
+// Resolves `given` (setting name -> value) over the variables and defaults; appends every
+// problem to `problems`.
+plugin_settings resolve(const std::map<std::string, std::string>& given,
+                        const internal::env_reader& getenv, std::vector<std::string> problems) {
+  internal::resolution resolved = internal::resolve(front_end::plugin, given, getenv);
+  plugin_settings settings;
+  settings.values = std::move(resolved.values);
+  for (const auto& problem : resolved.problems) problems.emplace_back(problem.what());
+  try {
+    settings.requirements = internal::parse_requirements_setting(settings.values.requirements);
+  } catch (const error& e) {
+    problems.emplace_back(e.what());
   }
-}
-
-std::string join(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const auto& part : parts) out += (out.empty() ? "" : "; ") + part;
-  return out;
-}
-
-// `text` as lines of at most 80 columns indented by 6, as GoogleTest's help is laid out.
-std::string wrapped(const std::string& text) {
-  const std::string indent(6, ' ');
-  std::string out;
-  std::string line;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find(' ', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string word = text.substr(start, end - start);
-    if (!line.empty() && indent.size() + line.size() + 1 + word.size() > 80) {
-      out += indent + line + "\n";
-      line.clear();
-    }
-    line += (line.empty() ? "" : " ") + word;
-    start = end + 1;
+  for (const auto& problem : problems) {
+    settings.error += (settings.error.empty() ? "" : "; ") + problem;
   }
-  if (!line.empty()) out += indent + line + "\n";
-  return out;
+  return settings;
 }
 
 }  // namespace
 
-plugin_settings parse_flags(int* argc, char** argv) {
+plugin_settings parse_flags(int* argc, char** argv, const internal::env_reader& getenv) {
   std::map<std::string, std::string> given;
   std::vector<std::string> problems;
-  const std::size_t prefix_length = std::strlen(flag_prefix);
   int kept = 1;
   bool positional = false;  // after "--" nothing is a flag
   for (int i = 1; i < *argc; ++i) {
@@ -159,47 +60,40 @@ plugin_settings parse_flags(int* argc, char** argv) {
       continue;
     }
     const auto equals = arg.find('=');
-    const std::string name = equals == std::string::npos
-                                 ? arg.substr(prefix_length)
-                                 : arg.substr(prefix_length, equals - prefix_length);
-    if (find_flag(name) == nullptr) {
+    const setting_spec* spec = find_flag(arg.substr(0, equals));
+    if (spec == nullptr) {
       problems.push_back("unknown flag '" + arg.substr(0, equals) +
                          "' (--help lists the --lockable_* flags)");
       continue;
     }
     if (equals != std::string::npos) {
-      given[name] = arg.substr(equals + 1);
+      given[spec->name] = arg.substr(equals + 1);
     } else if (i + 1 < *argc) {
-      given[name] = argv[++i];
+      given[spec->name] = argv[++i];
     } else {
       problems.push_back("flag '" + arg + "' needs a value (" + arg + "=VALUE)");
     }
   }
   argv[kept] = nullptr;
   *argc = kept;
-  plugin_settings settings;
-  resolve(settings, given, problems);
-  settings.error = join(problems);
-  return settings;
+  return resolve(given, getenv, std::move(problems));
 }
 
-plugin_settings settings_from_environment() {
-  plugin_settings settings;
-  std::vector<std::string> problems;
-  resolve(settings, {}, problems);
-  settings.error = join(problems);
-  return settings;
+plugin_settings settings_from_environment(const internal::env_reader& getenv) {
+  return resolve({}, getenv, {});
 }
 
 std::string flags_help() {
   std::string text =
       "\nResource locking (gtest_lockable): one resource is locked before the first test\n"
       "and released after the last; each flag falls back to its environment variable.\n\n";
-  for (const flag& f : flags) {
-    const std::string value = f.default_value();
-    text += "  " + std::string(flag_prefix) + f.name + "=" + f.value_name + "\n" +
-            wrapped(std::string(f.help) + " [" + f.variable +
-                    "; default: " + (value.empty() ? "none" : "'" + value + "'") + "]");
+  for (const setting_spec& spec : setting_specs()) {
+    if (spec.plugin.option == nullptr) continue;
+    // Laid out as GoogleTest lays out its own flags: the flag, then its text indented by 6.
+    text += std::string("  ") + spec.plugin.option + "=" + spec.plugin.metavar + "\n" +
+            internal::wrap(std::string(spec.help) + " [" + spec.variable + "; default: " +
+                               internal::shown_default(spec, front_end::plugin) + "]",
+                           6, 0);
   }
   return text;
 }

@@ -1,39 +1,35 @@
 #pragma once
 
-// The plugin's `--lockable_*` flags (internal to the plugin).
+// The plugin's `--lockable_*` flags (internal to the plugin). The flags themselves, their
+// variables, defaults and help are the settings layer's (gtest_lockable/internal/settings.hpp),
+// shared with the `lockable` command; this is how the plugin reads them from argv.
 
-#include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "gtest_lockable/internal/settings.hpp"
+
 namespace gtest_lockable::detail {
 
-/// What to do when no resource can be locked (nothing matches, or the timeout passed).
-enum class unavailable_policy {
-  fail,  ///< Every selected test fails; the program exits non-zero.
-  skip,  ///< Every selected test is skipped.
-};
+/// What to do when no resource can be locked (the settings layer's policy).
+using internal::unavailable_policy;
 
 /// The plugin's configuration: flags over environment variables over defaults.
 struct plugin_settings {
-  nlohmann::json requirements = nlohmann::json::object();  ///< Parsed requirements.
-  std::string resources;                                   ///< Inventory file or URI.
-  std::string lock_folder;                                 ///< Lock folder.
-  std::string lock_server;                   ///< etcd URI; empty: the lock folder is the store.
-  std::chrono::duration<double> timeout{0};  ///< How long to wait.
-  std::string hostname;                      ///< Empty: this host's name.
-  unavailable_policy on_unavailable = unavailable_policy::fail;  ///< Policy.
+  internal::settings values;                               ///< Every setting, resolved.
+  nlohmann::json requirements = nlohmann::json::object();  ///< `values.requirements`, parsed.
   std::string error;  ///< Every configuration error in one line; empty when none.
 };
 
 /// Reads the `--lockable_NAME=VALUE` and `--lockable_NAME VALUE` flags up to a `--` argument and
 /// removes them from `argv` (keeping `argv[*argc] == nullptr`). Missing flags come from their
-/// environment variables, then defaults. Never throws: bad values and unknown `--lockable_` flags
-/// are described in `error`.
-plugin_settings parse_flags(int* argc, char** argv);
+/// environment variables (read with `getenv`), then defaults. Never throws: bad values and
+/// unknown `--lockable_` flags are described in `error`.
+plugin_settings parse_flags(int* argc, char** argv,
+                            const internal::env_reader& getenv = internal::env_value);
 
-/// The settings from environment variables and defaults alone (no flags).
-plugin_settings settings_from_environment();
+/// The settings from environment variables (read with `getenv`) and defaults alone (no flags).
+plugin_settings settings_from_environment(const internal::env_reader& getenv = internal::env_value);
 
 /// The help text for every flag, printed after GoogleTest's own help.
 std::string flags_help();

@@ -1,7 +1,6 @@
 // The plugin's entry point (`init`), its state, and what test bodies read from it.
 #include <cstdio>
 
-#include "gtest_lockable/etcd_store.hpp"
 #include "gtest_lockable/gtest.hpp"
 #include "plugin_state.hpp"
 
@@ -17,21 +16,17 @@ lockable& plugin_state::get_lockable() {
   std::lock_guard<std::mutex> guard(lockable_mutex);
   if (!locker) {
     const plugin_settings from = initialized ? settings : settings_from_environment();
-    etcd_options etcd;
+    internal::lockable_hooks hooks;
     // Runs on the store's thread, during some test: record and count; the listener reports it.
-    etcd.on_lost = [this](const std::string&, const std::string& reason) {
+    hooks.etcd.on_lost = [this](const std::string&, const std::string& reason) {
       {
         std::lock_guard<std::mutex> lost_guard(lost_mutex);
         lost_reasons.push_back(reason);
       }
       ++locks_lost;
     };
-    options opts;
-    opts.hostname = from.hostname;
-    opts.resources = from.resources;
-    opts.store = open_lock_store(from.lock_folder, from.lock_server, std::move(etcd));
-    opts.on_wait = [](const std::string& line) { say(line); };
-    locker = std::make_unique<lockable>(std::move(opts));
+    hooks.on_wait = [](const std::string& line) { say(line); };
+    locker = std::make_unique<lockable>(internal::make_lockable(from.values, std::move(hooks)));
   }
   return *locker;
 }

@@ -21,8 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "gtest_lockable/internal/settings.hpp"
 #include "gtest_lockable/lockable.hpp"
-#include "gtest_lockable/settings.hpp"
 
 namespace {
 
@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
       else if (arg == "--requirements")
         requirements.push_back(gtest_lockable::parse_requirements(value));
       else if (arg == "--timeout")
-        timeout = gtest_lockable::parse_timeout(value, arg).count();
+        timeout = gtest_lockable::internal::parse_timeout(value, arg).count();
       else if (arg == "--hold-ms")
         hold_ms = std::stol(value);
       else if (arg == "--holds")

@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "gtest_lockable/internal/settings.hpp"
 #include "gtest_lockable/lockable.hpp"
-#include "gtest_lockable/settings.hpp"
 #include "hold_log.hpp"
 
 namespace {
@@ -50,7 +50,7 @@ int api(const context& ctx, char** args) {
   opts.lock_folder = args[1];
   opts.hostname = args[2];
   try {
-    const auto timeout = gtest_lockable::parse_timeout(args[4], "TIMEOUT");
+    const auto timeout = gtest_lockable::internal::parse_timeout(args[4], "TIMEOUT");
     gtest_lockable::lockable locker(opts);
     if (!ctx.event("wait", "")) return 4;
     gtest_lockable::allocation held = locker.lock(std::string_view(args[3]), timeout);

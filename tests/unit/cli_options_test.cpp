@@ -40,7 +40,7 @@ TEST_F(cli_options_test, defaults_are_py_lockables) {
   EXPECT_EQ(opts.lock_folder.value, ".");
   EXPECT_EQ(opts.hostname.value, "");
   EXPECT_DOUBLE_EQ(opts.timeout.count(), 1.0);
-  EXPECT_EQ(opts.resources.source, "default");
+  EXPECT_EQ(opts.resources.source, "the default");
   EXPECT_EQ(opts.command, std::vector<std::string>{"cmd"});
 }
 

@@ -1,9 +1,9 @@
 // The etcd store's URI and options, and the choice between stores; no server needed.
 #include <gtest/gtest.h>
 
+#include "gtest_lockable/env.hpp"
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/etcd_store.hpp"
-#include "gtest_lockable/settings.hpp"
 
 namespace gtest_lockable {
 namespace {

@@ -1,10 +1,10 @@
-#include "gtest_lockable/settings.hpp"
+#include "gtest_lockable/internal/settings.hpp"
 
 #include <gtest/gtest.h>
 
 #include "gtest_lockable/error.hpp"
 
-namespace gtest_lockable {
+namespace gtest_lockable::internal {
 namespace {
 
 TEST(settings_test, timeout_accepts_whole_and_fractional_seconds) {
@@ -29,4 +29,4 @@ TEST(settings_test, timeout_refuses_what_is_not_a_finite_number_from_zero) {
 }
 
 }  // namespace
-}  // namespace gtest_lockable
+}  // namespace gtest_lockable::internal

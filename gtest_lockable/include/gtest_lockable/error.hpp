@@ -18,7 +18,7 @@ enum class errc {
 };
 
 /// The setting to change when an error is the fault of one. Messages do not name it: each front
-/// end adds a hint in its own words (`--resources`, `--lockable_resources`, ...).
+/// end adds a hint with its own option for it (`--resources`, `--lockable_resources`, ...).
 enum class setting {
   none,         ///< No one setting is to blame.
   resources,    ///< The inventory (file or URI) could not be read.
@@ -59,21 +59,5 @@ class error : public std::runtime_error {
   errc code_;
   setting culprit_;
 };
-
-/// `e.what()` and, when a setting is to blame, how to fix it with the front end's option for it:
-/// `with_hint(e, "--resources", "--lock-folder")`.
-inline std::string with_hint(const error& e, std::string_view resources_option,
-                             std::string_view lock_folder_option) {
-  std::string text = e.what();
-  switch (e.culprit()) {
-    case setting::resources:
-      return text.append(" (give the inventory file with ").append(resources_option) + ")";
-    case setting::lock_folder:
-      return text.append(" (choose a writable folder with ").append(lock_folder_option) + ")";
-    case setting::none:
-      break;
-  }
-  return text;
-}
 
 }  // namespace gtest_lockable

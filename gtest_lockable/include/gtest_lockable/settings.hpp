@@ -1,19 +1,10 @@
 #pragma once
 
-#include <chrono>
-#include <optional>
-#include <string>
-#include <string_view>
+// The settings of the `lockable` command and the GoogleTest plugin (requirements, inventory,
+// lock folder, lock server, timeout, host name, the plugin's on_unavailable) each come from a
+// command-line option or flag, else from an environment variable, else a default; a variable that
+// is set but empty counts as unset. The variables' names are in env.hpp; README.md lists the
+// options, flags and defaults. How the front ends parse them is internal to the project
+// (gtest_lockable/internal/settings.hpp), not part of the library's API.
 
 #include "gtest_lockable/env.hpp"
-
-namespace gtest_lockable {
-
-/// The value of environment variable `name`, or empty when it is unset.
-std::optional<std::string> env_value(const char* name);
-
-/// Parses a timeout in seconds (`10`, `0.5`). Throws `error` (`errc::invalid_argument`) naming
-/// `source` (e.g. `--timeout`) when `text` is not a finite number from 0 up.
-std::chrono::duration<double> parse_timeout(std::string_view text, std::string_view source);
-
-}  // namespace gtest_lockable

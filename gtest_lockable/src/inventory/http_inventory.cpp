@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "gtest_lockable/error.hpp"
-#include "gtest_lockable/settings.hpp"
+#include "gtest_lockable/internal/settings.hpp"
 #include "src/http/retry.hpp"
 #include "src/http/transport.hpp"
 #include "src/http/uri.hpp"
@@ -246,13 +246,13 @@ class http_provider final : public inventory_provider {
 };
 
 std::optional<std::string> env_setting(const char* name) {
-  auto value = env_value(name);
+  auto value = internal::env_value(name);
   if (value && value->empty()) return std::nullopt;  // `VAR= command` means unset
   return value;
 }
 
 std::chrono::duration<double> positive_seconds(const std::string& text, const char* name) {
-  const auto value = parse_timeout(text, name);
+  const auto value = internal::parse_timeout(text, name);
   if (value.count() <= 0) {
     throw error(errc::invalid_argument, "invalid " + std::string(name) + " '" + text +
                                             "': give a number of seconds above 0");

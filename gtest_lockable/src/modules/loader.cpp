@@ -5,14 +5,15 @@
 
 #include <vector>
 
-#include "gtest_lockable/settings.hpp"
+#include "gtest_lockable/internal/settings.hpp"
 
 namespace gtest_lockable::detail {
 
 bool load_module(const module_location& where, const char* symbol,
                  const std::function<bool(void*)>& accept, std::string& problem) {
   std::vector<std::string> candidates{where.build_path, where.install_path, where.file_name};
-  if (auto path = env_value(where.env_variable); path && !path->empty()) candidates = {*path};
+  if (auto path = internal::env_value(where.env_variable); path && !path->empty())
+    candidates = {*path};
   std::string tried;
   for (const auto& path : candidates) {
     tried += tried.empty() ? "" : "; ";

@@ -1,12 +1,16 @@
-#include "gtest_lockable/settings.hpp"
+// The front ends' shared helpers: reading and checking values, messages, help text, and the one
+// place that builds a `lockable` from resolved settings.
+#include "gtest_lockable/internal/settings.hpp"
 
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 #include "gtest_lockable/error.hpp"
+#include "gtest_lockable/requirements.hpp"
 
-namespace gtest_lockable {
+namespace gtest_lockable::internal {
 
 std::optional<std::string> env_value(const char* name) {
   const char* value = std::getenv(name);
@@ -30,4 +34,70 @@ std::chrono::duration<double> parse_timeout(std::string_view text, std::string_v
   return std::chrono::duration<double>(value);
 }
 
-}  // namespace gtest_lockable
+std::string effective_hostname(const settings& s) {
+  return s.hostname.value.empty() ? this_hostname() : s.hostname.value;
+}
+
+std::string message_of(const error& e, front_end which) {
+  // The hint names the option of the front end the user typed, found in the one table.
+  const auto option_of = [which](const char* name) -> std::string {
+    for (const setting_spec& spec : setting_specs()) {
+      if (std::strcmp(spec.name, name) == 0) return face_of(spec, which).option;
+    }
+    return name;
+  };
+  std::string text = e.what();
+  switch (e.culprit()) {
+    case setting::resources:
+      return text + " (give the inventory file with " + option_of("resources") + ")";
+    case setting::lock_folder:
+      return text + " (choose a writable folder with " + option_of("lock_folder") + ")";
+    case setting::none:
+      break;
+  }
+  return text;
+}
+
+std::string wrap(std::string_view text, std::size_t column, std::size_t first_at,
+                 std::size_t width) {
+  std::string out;
+  std::size_t at = first_at;
+  if (at < column) {
+    out.append(column - at, ' ');
+    at = column;
+  }
+  bool line_empty = true;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find(' ', start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::size_t word = end - start;
+    if (!line_empty && at + 1 + word > width) {
+      out += '\n';
+      out.append(column, ' ');
+      at = column;
+    } else if (!line_empty) {
+      out += ' ';
+      ++at;
+    }
+    out.append(text.substr(start, word));
+    at += word;
+    line_empty = false;
+    start = end + 1;
+  }
+  out += '\n';
+  return out;
+}
+
+lockable make_lockable(const settings& s, lockable_hooks hooks) {
+  options opts;
+  opts.hostname = s.hostname.value;  // empty: the lockable uses this host's name
+  opts.resources = s.resources.value;
+  std::shared_ptr<lock_store> store =
+      open_lock_store(s.lock_folder.value, s.lock_server.value, std::move(hooks.etcd));
+  opts.store = hooks.wrap_store ? hooks.wrap_store(std::move(store)) : std::move(store);
+  opts.on_wait = std::move(hooks.on_wait);
+  return lockable(std::move(opts));
+}
+
+}  // namespace gtest_lockable::internal

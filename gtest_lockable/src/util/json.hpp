@@ -1,7 +1,7 @@
 #pragma once
 
-// JSON helpers for untrusted input: text for messages that never throws, and a depth check that
-// does not recurse.
+// JSON helpers for untrusted input: text for messages that never throws (json_text, shared with
+// the front ends through the internal header), and a depth check that does not recurse.
 
 #include <cstddef>
 #include <nlohmann/json.hpp>
@@ -9,14 +9,9 @@
 #include <utility>
 #include <vector>
 
-namespace gtest_lockable::detail {
+#include "gtest_lockable/internal/json.hpp"  // json_text
 
-/// `value` as compact JSON (or indented by `indent` spaces) for messages, lock files and output.
-/// Never throws: invalid UTF-8, which JSON built from command-line text may hold and `dump()`
-/// refuses, is replaced by U+FFFD.
-inline std::string json_text(const nlohmann::json& value, int indent = -1) {
-  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+namespace gtest_lockable::detail {
 
 /// What nlohmann says went wrong, without its "[json.exception.parse_error.101] " prefix:
 /// "parse error at line 3, column 5: ...".

@@ -1,0 +1,115 @@
+// The one description of every setting of the `lockable` command and the GoogleTest plugin. The
+// names and defaults are py-lockable's (for the command) and pytest-lockable's (for the plugin),
+// so that their users' scripts and CI set-ups keep working; that is why some defaults differ.
+#include <string>
+#include <vector>
+
+#include "gtest_lockable/env.hpp"
+#include "gtest_lockable/error.hpp"
+#include "gtest_lockable/internal/settings.hpp"
+#include "gtest_lockable/lock_store.hpp"
+
+namespace gtest_lockable::internal {
+namespace {
+
+std::string none() { return {}; }
+
+void store_requirements(settings& out, const sourced& value) {
+  // Kept as text: the command parses it only in the modes that use it, so that
+  // --validate-only can report a bad inventory and bad requirements together.
+  out.requirements = value;
+}
+
+void store_resources(settings& out, const sourced& value) {
+  if (value.value.empty()) {
+    throw error(errc::invalid_argument,
+                value.source + " is empty: give the inventory file (e.g. resources.json)");
+  }
+  out.resources = value;
+}
+
+void store_timeout(settings& out, const sourced& value) {
+  out.timeout = parse_timeout(value.value, value.source);
+}
+
+void store_on_unavailable(settings& out, const sourced& value) {
+  if (value.value == "fail") {
+    out.on_unavailable = unavailable_policy::fail;
+  } else if (value.value == "skip") {
+    out.on_unavailable = unavailable_policy::skip;
+  } else {
+    throw error(errc::invalid_argument,
+                "invalid value '" + value.value + "' from " + value.source + ": give fail or skip");
+  }
+}
+
+const std::vector<setting_spec> specs = {
+    {"requirements",
+     env::requirements,
+     {"--requirements", "R", [] { return std::string("{}"); }, nullptr},
+     {"--lockable_requirements", "REQUIREMENTS", [] { return std::string("{}"); }, nullptr},
+     "requirements of the resource to lock: a JSON object ({\"type\": \"board\"}) or "
+     "key=value&key2=value2 (a.b=x nests, true/false are booleans); hostname (this host's "
+     "name unless set) and online=true are added unless given, and a null value removes one",
+     store_requirements},
+    {"resources",
+     env::resources,
+     {"--resources", "FILE", [] { return std::string("./resources.json"); }, nullptr},
+     {"--lockable_resources", "FILE", [] { return std::string("resources.json"); }, nullptr},
+     "the inventory: a JSON array of resources, each with a unique \"id\", in a file or at an "
+     "http(s) URI",
+     store_resources},
+    {"lock_folder",
+     env::lock_folder,
+     {"--lock-folder", "DIR", [] { return std::string("."); }, nullptr},
+     // pytest-lockable's default; computed when needed, as it depends on TMPDIR.
+     {"--lockable_lock_folder", "FOLDER", default_lock_folder, nullptr},
+     "folder of the <id>.pid lock files, shared with py-lockable on this host; created if "
+     "missing; unused with a lock server",
+     [](settings& out, const sourced& value) { out.lock_folder = value; }},
+    {"lock_server",
+     env::lock_server,
+     {"--lock-server", "URI", none, nullptr},
+     {"--lockable_lock_server", "URI", none, nullptr},
+     "keep the locks in etcd instead, to share resources between hosts: "
+     "etcd://HOST[:PORT][,...][/PREFIX][?ttl=SECONDS] (see README.md); a lock lost while held "
+     "(etcd unreachable for longer than the TTL) stops the command or fails the remaining tests",
+     [](settings& out, const sourced& value) { out.lock_server = value; }},
+    {"timeout",
+     env::timeout,
+     {"--timeout", "SECONDS", [] { return std::string("1"); }, nullptr},
+     {"--lockable_timeout", "SECONDS", [] { return std::string("10"); }, nullptr},
+     "how long to wait for a matching resource to become free; fractions allowed, 0 tries once",
+     store_timeout},
+    {"hostname",
+     env::hostname,
+     {"--hostname", "NAME", none, "this host's name"},
+     {"--lockable_hostname", "NAME", none, "this host's name"},
+     "the host name that resources must have (the default \"hostname\" requirement)",
+     [](settings& out, const sourced& value) { out.hostname = value; }},
+    // The command has no such choice: it exits with a status that says what happened.
+    {"on_unavailable",
+     env::on_unavailable,
+     {nullptr, nullptr, [] { return std::string("fail"); }, nullptr},
+     {"--lockable_on_unavailable", "fail|skip", [] { return std::string("fail"); }, nullptr},
+     "when no resource matches or the timeout passes: fail every selected test (the program "
+     "exits non-zero) or skip them; bad flags or a bad inventory always fail",
+     store_on_unavailable},
+};
+
+}  // namespace
+
+const std::vector<setting_spec>& setting_specs() { return specs; }
+
+const front_end_face& face_of(const setting_spec& spec, front_end which) {
+  return which == front_end::command ? spec.command : spec.plugin;
+}
+
+std::string shown_default(const setting_spec& spec, front_end which) {
+  const front_end_face& face = face_of(spec, which);
+  if (face.shown != nullptr) return face.shown;
+  const std::string value = face.fallback();
+  return value.empty() ? "none" : value;
+}
+
+}  // namespace gtest_lockable::internal
