@@ -27,11 +27,12 @@ const setting_spec* find_setting(const std::string& name) {
   return nullptr;
 }
 
-// An option without a value.
+// An option without a value: it chooses a mode, or sets one of the command's own switches.
 struct switch_flag {
   const char* name;
-  const char* help;
-  void (*apply)(cli_options&);
+  const char* help;  ///< Null for an alias that --help does not list.
+  mode chooses;      ///< The mode it chooses, when `sets` is null.
+  bool cli_options::*sets = nullptr;
 };
 
 void set_mode(cli_options& opts, mode m, const char* name) {
@@ -50,25 +51,31 @@ const std::array<switch_flag, 8> switch_flags = {{
     {"--list",
      "print the inventory entries the requirements select, as a JSON array in "
      "inventory order; locks nothing, takes no command",
-     [](cli_options& o) { set_mode(o, mode::list, "--list"); }},
+     mode::list},
     {"--status",
      "print the lock state of every selected entry: free, held (PID, host, "
      "since when) or stale (its holder died); takes no command",
-     [](cli_options& o) { set_mode(o, mode::status, "--status"); }},
-    {"--json", "with --status: print a JSON array instead of a table",
-     [](cli_options& o) { o.json = true; }},
+     mode::status},
+    {"--json", "with --status: print a JSON array instead of a table", mode::run,
+     &cli_options::json},
     {"--validate-only",
      "check the inventory (and the requirements) and exit; prints every problem "
      "found; takes no command",
-     [](cli_options& o) { set_mode(o, mode::validate, "--validate-only"); }},
+     mode::validate},
     {"--quiet", "no messages of ours on stderr (the 'holding' and 'waiting' lines); errors stay",
-     [](cli_options& o) { o.quiet = true; }},
-    {"--help", "print this help and exit (also -h)",
-     [](cli_options& o) { set_mode(o, mode::help, "--help"); }},
-    {"--version", "print the version and exit",
-     [](cli_options& o) { set_mode(o, mode::version, "--version"); }},
-    {"-h", nullptr, [](cli_options& o) { set_mode(o, mode::help, "-h"); }},
+     mode::run, &cli_options::quiet},
+    {"--help", "print this help and exit (also -h)", mode::help},
+    {"--version", "print the version and exit", mode::version},
+    {"-h", nullptr, mode::help},
 }};
+
+void apply(const switch_flag& flag, cli_options& opts) {
+  if (flag.sets != nullptr) {
+    opts.*flag.sets = true;
+  } else {
+    set_mode(opts, flag.chooses, flag.name);
+  }
+}
 
 [[noreturn]] void usage_error(const std::string& what) {
   throw error(errc::invalid_argument, what + " (see lockable --help)");
@@ -103,7 +110,7 @@ cli_options parse_options(const std::vector<std::string>& args, const env_reader
                                         [&](const switch_flag& f) { return name == f.name; });
     if (switch_it == switch_flags.end()) usage_error("unknown option '" + arg + "'");
     if (eq != std::string::npos) usage_error("option " + name + " takes no value");
-    switch_it->apply(opts);
+    apply(*switch_it, opts);
   }
   opts.command.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
   if (opts.what == mode::help || opts.what == mode::version) return opts;
