@@ -5,6 +5,7 @@
   package_test.py consumer  --mode find_package|add_subdirectory|fetchcontent --work W ...
   package_test.py scheduling --prefix P --work W
   package_test.py two_calls  --prefix P --work W
+  package_test.py core_only  --prefix P --work W
 
 Each configures, builds and runs a small project with the cmake and ctest that run this script.
 """
@@ -135,6 +136,24 @@ def two_calls(args):
         shutil.rmtree(locks, ignore_errors=True)
 
 
+def core_only(args):
+    """A consumer of only the core, configured without GoogleTest, with and without COMPONENTS."""
+    locks = tempfile.mkdtemp(prefix="package_test_locks.")
+    try:
+        for components in ["", "core"]:
+            build = os.path.join(args.work, "core_only-" + (components or "default"))
+            shutil.rmtree(build, ignore_errors=True)
+            configure_and_build(args, os.path.join(HERE, "core_only"), build, {
+                "CMAKE_PREFIX_PATH": args.prefix, "LOCK_FOLDER": locks, "COMPONENTS": components,
+                "CMAKE_DISABLE_FIND_PACKAGE_GTest": "ON"})
+            out = run([args.ctest, "--test-dir", build, "--output-on-failure"])
+            print(out)
+            expect("100% tests passed, 0 tests failed out of 2" in out,
+                   "core-only consumer (COMPONENTS '%s') did not pass" % components)
+    finally:
+        shutil.rmtree(locks, ignore_errors=True)
+
+
 def read_holds(path):
     holds = []
     if os.path.exists(path):
@@ -211,7 +230,8 @@ def scheduling(args):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["install", "consumer", "scheduling", "two_calls"])
+    parser.add_argument("what", choices=["install", "consumer", "scheduling", "two_calls",
+                                          "core_only"])
     parser.add_argument("--cmake", default="cmake")
     parser.add_argument("--ctest", default="ctest")
     parser.add_argument("--cxx", default="c++")
@@ -222,8 +242,8 @@ def main():
     parser.add_argument("--work")
     parser.add_argument("--mode")
     args = parser.parse_args()
-    {"install": install, "consumer": consumer, "scheduling": scheduling,
-     "two_calls": two_calls}[args.what](args)
+    {"install": install, "consumer": consumer, "scheduling": scheduling, "two_calls": two_calls,
+     "core_only": core_only}[args.what](args)
     print("PASSED")
 
 
