@@ -60,8 +60,9 @@ Available right after ``find_package(gtest_lockable)`` or ``add_subdirectory(gte
     ``ctest -j`` never starts more of them at once than the pool holds, and the plugin tries the
     resource CTest assigned first (still through the lock store, which also excludes other ctest
     runs, IDEs and py-lockable jobs). Needs a file inventory; with a URI, tests still lock but are
-    not scheduled. Inventory ids are mapped to CTest's ``[a-z0-9_]`` form (lower case, other
-    characters ``_``; ids that map alike become one CTest resource with several slots).
+    not scheduled. Inventory ids are mapped to CTest's ``[a-z0-9_]`` form by
+    ``lockable --ctest-resources`` (lower case, other characters ``_``; ids that map alike become
+    one CTest resource with several slots).
 
   ``PROPERTIES``
     Test properties, as for ``set_tests_properties``. Unlike ``gtest_discover_tests``, list
