@@ -38,8 +38,8 @@ Available right after ``find_package(gtest_lockable)`` or ``add_subdirectory(gte
 
   ``LOCK_FOLDER``
     The lock folder. Default: the cache variable ``GTEST_LOCKABLE_LOCK_FOLDER`` when set, else
-    the plugin's default when the test runs (``LOCKABLE_LOCK_FOLDER``, ``$TMPDIR`` or ``/tmp``,
-    as for the ``lockable`` command).
+    the plugin's default when the test runs (``LOCKABLE_LOCK_FOLDER``, else ``$TMPDIR``, else
+    ``/tmp``).
 
   ``LOCK_SERVER``
     An ``etcd://host:port[,host:port...][/prefix]`` lock server instead of the lock folder.
@@ -79,14 +79,15 @@ Available right after ``find_package(gtest_lockable)`` or ``add_subdirectory(gte
 
   Cache variable: the lock folder of every call without ``LOCK_FOLDER``. Default: empty, which
   passes no ``--lockable_lock_folder`` flag, so the plugin's own default applies when the test
-  runs (``LOCKABLE_LOCK_FOLDER``, else ``$TMPDIR``, else ``/tmp``): the folder the ``lockable``
-  command uses too, shared by every build tree on the host so that their tests exclude each other.
+  runs (``LOCKABLE_LOCK_FOLDER``, else ``$TMPDIR``, else ``/tmp``), shared by every build tree on
+  the host so that their tests exclude each other (and the ``lockable`` command and py-lockable
+  jobs given that folder).
 
 #]=======================================================================]
 include_guard(GLOBAL)
 
 # Empty: no --lockable_lock_folder flag, so the plugin's own default applies when the test runs
-# (LOCKABLE_LOCK_FOLDER, else $TMPDIR, else /tmp), the one the `lockable` command uses too.
+# (LOCKABLE_LOCK_FOLDER, else $TMPDIR, else /tmp); the C++ side is the only one that computes it.
 set(GTEST_LOCKABLE_LOCK_FOLDER "" CACHE PATH
     "Lock folder for tests registered by gtest_lockable_discover_tests (empty: the plugin's default)")
 
