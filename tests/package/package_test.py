@@ -132,6 +132,18 @@ def two_calls(args):
         out = run([args.ctest, "--test-dir", build, "-j2", "--output-on-failure"])
         print(out)
         expect("100% tests passed, 0 tests failed out of 2" in out, "two-call suite did not pass")
+
+        # A GTEST_LOCKABLE_LOCK_FOLDER the user sets is the folder of every call without one.
+        cached = os.path.join(args.work, "two_calls-cached_folder")
+        shutil.rmtree(cached, ignore_errors=True)
+        configure_and_build(args, os.path.join(HERE, "two_calls"), cached, {
+            "CMAKE_PREFIX_PATH": args.prefix, "LOCK_FOLDER": locks,
+            "GTEST_LOCKABLE_LOCK_FOLDER": locks})
+        listing = json.loads(run([args.ctest, "--test-dir", cached, "--show-only=json-v1"]))
+        tests = {t["name"]: t for t in listing["tests"]}
+        one = tests["one.first.gets_the_first_calls_properties"]
+        expect("--lockable_lock_folder=" + locks in one["command"],
+               "GTEST_LOCKABLE_LOCK_FOLDER not passed: %s" % one["command"])
     finally:
         shutil.rmtree(locks, ignore_errors=True)
 
