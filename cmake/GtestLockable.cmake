@@ -72,8 +72,8 @@ Available right after ``find_package(gtest_lockable)`` or ``add_subdirectory(gte
   ...) is passed to ``gtest_discover_tests``.
 
   A target may be given to several calls (with other ``TEST_LIST``, ``TEST_PREFIX`` or
-  ``TEST_FILTER``, say): each call's tests get that call's arguments and properties. Calls that
-  register the same test name replace each other's test, as with ``gtest_discover_tests``.
+  ``TEST_FILTER``, say): each call's tests get that call's arguments and properties. Give the
+  calls tests of different names (``TEST_FILTER`` or ``TEST_PREFIX``).
 
 .. variable:: GTEST_LOCKABLE_LOCK_FOLDER
 
