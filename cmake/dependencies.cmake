@@ -2,16 +2,22 @@
 # also installed and included by the package config, so consumers find the same dependencies
 # (find_dependency there, find_package here).
 include(CMakeFindDependencyMacro)
+# GoogleTest is the plugin's alone: the package config looks for it only for the plugin's
+# targets (see gtest_lockableConfig.cmake.in), so a consumer of only the core does not need it.
 if(GTEST_LOCKABLE_FINDING_DEPENDENCIES_FOR_PACKAGE)
   find_dependency(nlohmann_json 3.10)
   find_dependency(Threads)
-  find_dependency(GTest 1.12)
 else()
   find_package(nlohmann_json 3.10 REQUIRED)
   find_package(Threads REQUIRED)
-  # The GoogleTest plugin (gtest_lockable::gtest_lockable, gtest_lockable::main); the core does not
-  # use it.
-  find_package(GTest 1.12 REQUIRED)
+  # The GoogleTest plugin (gtest_lockable::gtest_lockable, gtest_lockable::main); the core and the
+  # command do not use it. The tests and benchmarks need it; otherwise, without GoogleTest, only
+  # the core and the command are built.
+  if(GTEST_LOCKABLE_BUILD_TESTS OR GTEST_LOCKABLE_BUILD_BENCH)
+    find_package(GTest 1.12 REQUIRED)
+  else()
+    find_package(GTest 1.12)
+  endif()
   # cpp-httplib ships no CMake config; pkg-config carries -DCPPHTTPLIB_OPENSSL_SUPPORT and friends,
   # which must match how libcpp-httplib.so was built (else Request/Response layouts differ).
   # Only the HTTP module links it (see gtest_lockable/src/http/transport.hpp), which the core

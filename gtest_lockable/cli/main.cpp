@@ -122,6 +122,8 @@ int main_of(const std::vector<std::string>& args) {
       return 0;
     case mode::list:
       return list_mode(opts, std::cout);
+    case mode::ctest:
+      return ctest_resources_mode(opts, std::cout);
     case mode::status:
       return status_mode(opts, std::cout);
     case mode::validate:

@@ -1,4 +1,4 @@
-// The modes that run no command: --list, --status and --validate-only.
+// The modes that run no command: --list, --ctest-resources, --status and --validate-only.
 #include "cli/modes.hpp"
 
 #include <algorithm>
@@ -7,6 +7,7 @@
 
 #include "cli/exit_codes.hpp"
 #include "gtest_lockable/error.hpp"
+#include "gtest_lockable/internal/ctest.hpp"
 #include "gtest_lockable/internal/json.hpp"
 #include "gtest_lockable/internal/settings.hpp"
 #include "gtest_lockable/lockable.hpp"
@@ -40,6 +41,13 @@ int list_mode(const cli_options& opts, std::ostream& out) {
   // resource is free), the lock server only asked.
   auto selector = internal::make_lockable(opts);
   out << detail::json_text(json(selector.select(requirements)), 2) << '\n';
+  return 0;
+}
+
+int ctest_resources_mode(const cli_options& opts, std::ostream& out) {
+  const json requirements = parse_requirements_option(opts);
+  auto selector = internal::make_lockable(opts);
+  out << detail::json_text(internal::ctest_resources(selector.select(requirements)), 2) << '\n';
   return 0;
 }
 

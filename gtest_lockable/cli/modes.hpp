@@ -16,6 +16,10 @@ nlohmann::json parse_requirements_option(const cli_options& opts);
 /// `--list`: prints the selected entries to `out` as a JSON array. Returns the exit status.
 int list_mode(const cli_options& opts, std::ostream& out);
 
+/// `--ctest-resources`: prints the selected entries to `out` as the resources of a CTest resource
+/// spec (see `internal::ctest_resources`). Returns the exit status.
+int ctest_resources_mode(const cli_options& opts, std::ostream& out);
+
 /// `--status`: prints the lock state of the selected entries to `out`, as a table or (with
 /// `--json`) as a JSON array. Returns the exit status.
 int status_mode(const cli_options& opts, std::ostream& out);

@@ -43,15 +43,21 @@ void set_mode(cli_options& opts, mode m, const char* name) {
     return;
   }
   throw error(errc::invalid_argument, std::string("option ") + name +
-                                          " cannot be combined with --list, --status or " +
-                                          "--validate-only (see lockable --help)");
+                                          " cannot be combined with --list, --ctest-resources, " +
+                                          "--status or --validate-only (see lockable --help)");
 }
 
-const std::array<switch_flag, 8> switch_flags = {{
+const std::array<switch_flag, 9> switch_flags = {{
     {"--list",
      "print the inventory entries the requirements select, as a JSON array in "
      "inventory order; locks nothing, takes no command",
      mode::list},
+    {"--ctest-resources",
+     "print the selected entries as the resources of a CTest resource spec, a JSON "
+     "array of {\"id\", \"slots\"}: ids in lower case with characters outside "
+     "[a-z0-9_] as _, ids that map alike as one resource with a slot each; locks "
+     "nothing, takes no command",
+     mode::ctest},
     {"--status",
      "print the lock state of every selected entry: free, held (PID, host, "
      "since when) or stale (its holder died); takes no command",
@@ -126,7 +132,7 @@ cli_options parse_options(const std::vector<std::string>& args, const env_reader
   }
   if (opts.what != mode::run && !opts.command.empty()) {
     usage_error("unexpected argument '" + opts.command.front() +
-                "': --list, --status and --validate-only take no command");
+                "': --list, --ctest-resources, --status and --validate-only take no command");
   }
   return opts;
 }
@@ -135,7 +141,8 @@ std::string help_text() {
   constexpr std::size_t column = 24;
   std::string out =
       "Usage: lockable [options] [--] command [args...]\n"
-      "       lockable --list | --status [--json] | --validate-only [options]\n"
+      "       lockable --list | --ctest-resources | --status [--json] | --validate-only\n"
+      "                [options]\n"
       "\n";
   out += internal::wrap(
       "Locks one resource from the inventory that matches the requirements, runs the "

@@ -11,6 +11,7 @@ namespace gtest_lockable::cli {
 enum class mode {
   run,       ///< Lock a resource and run the command.
   list,      ///< Print the selected inventory entries as JSON.
+  ctest,     ///< Print the selected entries as the resources of a CTest resource spec.
   status,    ///< Print the lock state of the selected entries.
   validate,  ///< Validate the inventory and the requirements.
   help,      ///< Print the help text.

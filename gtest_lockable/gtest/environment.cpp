@@ -1,10 +1,10 @@
 // Locks the program's resource in a testing::Environment and turns a failure to lock into the
 // outcome of each selected test.
 //
-// Why not report the failure from Environment::SetUp itself (see docs/design.md): a FAIL() there marks
-// every test skipped, so CTest (gtest_discover_tests' SKIP_REGULAR_EXPRESSION) reports Skipped, and
-// a GTEST_SKIP() there exits 0 with no test marked skipped, so CTest reports Passed. Instead
-// SetUp records the failure and a listener fails, or skips, each test as it starts: a fatal
+// Why not report the failure from Environment::SetUp itself (see docs/design.md): a FAIL() there
+// marks every test skipped, so CTest (gtest_discover_tests' SKIP_REGULAR_EXPRESSION) reports
+// Skipped, and a GTEST_SKIP() there exits 0 with no test marked skipped, so CTest reports Passed.
+// Instead SetUp records the failure and a listener fails, or skips, each test as it starts: a fatal
 // failure or a skip added in OnTestStart stops GoogleTest before the fixture's SetUp and body, and
 // the test shows as FAILED (CTest: Failed, exit 1) or SKIPPED (CTest: Skipped, exit 0), in the
 // console and in the XML report alike. It needs nothing from `main`, so both entry points behave
@@ -19,6 +19,7 @@
 #include "gtest_lockable/env.hpp"
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/gtest.hpp"
+#include "gtest_lockable/internal/ctest.hpp"
 #include "gtest_lockable/internal/json.hpp"
 #include "gtest_lockable/internal/settings.hpp"
 #include "plugin_state.hpp"
@@ -65,20 +66,9 @@ std::string message_of(const error& e) {
 // there to take. Anything else is a mistake to fix, so it fails whatever the policy.
 bool unavailable(errc code) { return code == errc::no_match || code == errc::timeout; }
 
-// CTest's id for an inventory id, as cmake/GtestLockableSpec.cmake maps it for the resource spec:
-// lower case, every character outside [a-z0-9_] replaced by `_`.
-std::string ctest_resource_id(const std::string& id) {
-  std::string out;
-  for (const char c : id) {
-    const char lower = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    const bool plain = (lower >= 'a' && lower <= 'z') || (lower >= '0' && lower <= '9') || c == '_';
-    out += plain ? lower : '_';
-  }
-  return out;
-}
-
 // The inventory id of the resource CTest assigned to this test (RESOURCE_GROUPS <pool>:1 sets
-// CTEST_RESOURCE_GROUP_0=<pool> and CTEST_RESOURCE_GROUP_0_<POOL>=id:<ctest id>,slots:1), or
+// CTEST_RESOURCE_GROUP_0=<pool> and CTEST_RESOURCE_GROUP_0_<POOL>=id:<ctest id>,slots:1, with the
+// ids that `lockable --ctest-resources` wrote into the resource spec), or
 // empty. Only a preference: the lock store still decides, as another ctest, an IDE run or a
 // py-lockable job may hold it.
 std::string ctest_assigned_resource(lockable& l, const json& requirements) {
@@ -94,7 +84,7 @@ std::string ctest_assigned_resource(lockable& l, const json& requirements) {
   const std::string wanted = text.substr(3, text.find(',') - 3);
   for (const auto& resource : l.select(requirements)) {
     const std::string id = resource_id_text(resource);
-    if (ctest_resource_id(id) == wanted) return id;
+    if (internal::ctest_resource_id(id) == wanted) return id;
   }
   return {};
 }

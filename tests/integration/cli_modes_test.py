@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Integration tests of `lockable`: --list, --status and --validate-only."""
+"""Integration tests of `lockable`: --list, --ctest-resources, --status and --validate-only."""
 import json
 import os
 import subprocess
@@ -35,6 +35,14 @@ class modes_test(lockable_case):
         self.assertFalse(os.path.exists(self.locks))
         result = self.run_lockable(self.args("--list", "--requirements", "type=none"))
         self.assertEqual((result.returncode, json.loads(result.stdout)), (0, []))
+
+    def test_ctest_resources_prints_the_selected_entries_as_ctest_resources(self):
+        result = self.run_lockable(self.args("--ctest-resources", "--requirements", "type=board"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(json.loads(result.stdout), [{"id": "b1", "slots": 1},
+                                                     {"id": "b2", "slots": 1},
+                                                     {"id": "b4", "slots": 1}])
+        self.assertFalse(os.path.exists(self.locks))
 
     def test_status_shows_free_held_and_stale(self):
         holder = self.hold("b1")

@@ -4,6 +4,8 @@
   package_test.py install   --build-dir B --prefix P
   package_test.py consumer  --mode find_package|add_subdirectory|fetchcontent --work W ...
   package_test.py scheduling --prefix P --work W
+  package_test.py two_calls  --prefix P --work W
+  package_test.py core_only  --prefix P --work W
 
 Each configures, builds and runs a small project with the cmake and ctest that run this script.
 """
@@ -98,6 +100,72 @@ def check_show_only(args, build, locks):
            "resource spec: %s" % spec)
 
 
+def two_calls(args):
+    """One target, two gtest_lockable_discover_tests calls: each call's tests get its properties."""
+    build = os.path.join(args.work, "two_calls")
+    shutil.rmtree(build, ignore_errors=True)
+    locks = tempfile.mkdtemp(prefix="package_test_locks.")
+    try:
+        configure_and_build(args, os.path.join(HERE, "two_calls"), build, {
+            "CMAKE_PREFIX_PATH": args.prefix, "LOCK_FOLDER": locks})
+        listing = json.loads(run([args.ctest, "--test-dir", build, "--show-only=json-v1"]))
+        tests = {t["name"]: t for t in listing["tests"]}
+        expect(sorted(tests) == ["one.first.gets_the_first_calls_properties",
+                                 "two.second.gets_the_second_calls_properties"],
+               "registered tests: %s" % sorted(tests))
+        one = tests["one.first.gets_the_first_calls_properties"]
+        two = tests["two.second.gets_the_second_calls_properties"]
+        one_props = {p["name"]: p["value"] for p in one["properties"]}
+        two_props = {p["name"]: p["value"] for p in two["properties"]}
+        expect(one_props.get("LABELS") == ["call_one"], "call one LABELS: %s" % one_props)
+        expect(two_props.get("LABELS") == ["call_two"], "call two LABELS: %s" % two_props)
+        expect("RESOURCE_GROUPS" not in one_props, "call one has no pool: %s" % one_props)
+        expect(two_props.get("RESOURCE_GROUPS") == [{"requirements": [{".type": "boards",
+                                                                       "slots": 1}]}],
+               "call two RESOURCE_GROUPS: %s" % two_props.get("RESOURCE_GROUPS"))
+        # Without LOCK_FOLDER (and an empty GTEST_LOCKABLE_LOCK_FOLDER) no flag is passed: the
+        # plugin's default applies when the test runs.
+        expect(not any(a.startswith("--lockable_lock_folder") for a in one["command"]),
+               "call one passes a lock folder: %s" % one["command"])
+        expect("--lockable_lock_folder=" + locks in two["command"],
+               "call two's lock folder: %s" % two["command"])
+        out = run([args.ctest, "--test-dir", build, "-j2", "--output-on-failure"])
+        print(out)
+        expect("100% tests passed, 0 tests failed out of 2" in out, "two-call suite did not pass")
+
+        # A GTEST_LOCKABLE_LOCK_FOLDER the user sets is the folder of every call without one.
+        cached = os.path.join(args.work, "two_calls-cached_folder")
+        shutil.rmtree(cached, ignore_errors=True)
+        configure_and_build(args, os.path.join(HERE, "two_calls"), cached, {
+            "CMAKE_PREFIX_PATH": args.prefix, "LOCK_FOLDER": locks,
+            "GTEST_LOCKABLE_LOCK_FOLDER": locks})
+        listing = json.loads(run([args.ctest, "--test-dir", cached, "--show-only=json-v1"]))
+        tests = {t["name"]: t for t in listing["tests"]}
+        one = tests["one.first.gets_the_first_calls_properties"]
+        expect("--lockable_lock_folder=" + locks in one["command"],
+               "GTEST_LOCKABLE_LOCK_FOLDER not passed: %s" % one["command"])
+    finally:
+        shutil.rmtree(locks, ignore_errors=True)
+
+
+def core_only(args):
+    """A consumer of only the core, configured without GoogleTest, with and without COMPONENTS."""
+    locks = tempfile.mkdtemp(prefix="package_test_locks.")
+    try:
+        for components in ["", "core"]:
+            build = os.path.join(args.work, "core_only-" + (components or "default"))
+            shutil.rmtree(build, ignore_errors=True)
+            configure_and_build(args, os.path.join(HERE, "core_only"), build, {
+                "CMAKE_PREFIX_PATH": args.prefix, "LOCK_FOLDER": locks, "COMPONENTS": components,
+                "CMAKE_DISABLE_FIND_PACKAGE_GTest": "ON"})
+            out = run([args.ctest, "--test-dir", build, "--output-on-failure"])
+            print(out)
+            expect("100% tests passed, 0 tests failed out of 2" in out,
+                   "core-only consumer (COMPONENTS '%s') did not pass" % components)
+    finally:
+        shutil.rmtree(locks, ignore_errors=True)
+
+
 def read_holds(path):
     holds = []
     if os.path.exists(path):
@@ -174,7 +242,8 @@ def scheduling(args):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["install", "consumer", "scheduling"])
+    parser.add_argument("what", choices=["install", "consumer", "scheduling", "two_calls",
+                                          "core_only"])
     parser.add_argument("--cmake", default="cmake")
     parser.add_argument("--ctest", default="ctest")
     parser.add_argument("--cxx", default="c++")
@@ -185,7 +254,8 @@ def main():
     parser.add_argument("--work")
     parser.add_argument("--mode")
     args = parser.parse_args()
-    {"install": install, "consumer": consumer, "scheduling": scheduling}[args.what](args)
+    {"install": install, "consumer": consumer, "scheduling": scheduling, "two_calls": two_calls,
+     "core_only": core_only}[args.what](args)
     print("PASSED")
 
 

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -86,20 +85,6 @@ TEST_F(lockable_test, std_string_requirements_are_text) {
   auto l = make(boards(2));
   const std::string requirements = "id=b1";
   EXPECT_EQ(l.lock(requirements).resource_id(), "b1");
-}
-
-TEST_F(lockable_test, forked_child_releasing_its_copy_leaves_the_parents_lock) {
-  auto l = make(boards(1));
-  auto a = l.lock(json::object());
-  const pid_t child = ::fork();
-  if (child == 0) {
-    a.unlock();  // the child's copy of the allocation, as a death test's exit would destroy it
-    ::_exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
-  EXPECT_TRUE(fs::exists(folder_ / "b0.pid")) << "the child removed the parent's lock file";
-  EXPECT_THROW(l.lock(json::object()), error) << "the parent no longer holds its lock";
 }
 
 TEST_F(lockable_test, allocation_releases_at_scope_end) {
