@@ -202,6 +202,29 @@ TEST_F(lockable_test, defaults_select_this_host_and_online) {
   EXPECT_EQ(l.select(R"({"hostname": null, "online": null})"_json).size(), 3u);
 }
 
+// A null other than `hostname` or `online` selects as py-lockable's matcher does: the field
+// exists and is null (or is an array holding null); a missing field is not null.
+TEST_F(lockable_test, null_of_another_field_matches_a_null_field) {
+  auto l = make(json::parse(R"([{"id": "none", "hostname": "h", "online": true, "serial": null},
+                                {"id": "set", "hostname": "h", "online": true, "serial": "s1"},
+                                {"id": "missing", "hostname": "h", "online": true},
+                                {"id": "list", "hostname": "h", "online": true, "serial": [1, null]},
+                                {"id": "away", "hostname": "x", "online": true, "serial": null}])"));
+  std::vector<std::string> found;
+  for (const auto& entry : l.select(R"({"serial": null})"_json)) {
+    found.push_back(entry["id"].get<std::string>());
+  }
+  EXPECT_EQ(found, (std::vector<std::string>{"none", "list"}));
+  EXPECT_EQ(l.select(R"({"serial": null, "hostname": null})"_json).size(), 3u);
+  EXPECT_EQ(l.lock(R"({"serial": null, "id": "none"})").resource_id(), "none");
+  try {
+    l.lock(R"({"serial": null, "id": "missing"})");
+    ADD_FAILURE() << "a missing field matched null";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::no_match);
+  }
+}
+
 TEST_F(lockable_test, candidates_are_tried_in_random_order) {
   auto l = make(boards(4));
   std::set<std::string> seen;

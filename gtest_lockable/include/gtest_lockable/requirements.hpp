@@ -14,7 +14,9 @@ namespace gtest_lockable {
 nlohmann::json parse_requirements(std::string_view text);
 
 /// Merges py-lockable's defaults into `requirements`: `hostname` = `hostname` and
-/// `online` = true unless given. A `null` value removes the field (and so its default).
+/// `online` = true unless given. A `null` `hostname` or `online` removes that default, as
+/// py-lockable does; a `null` for any other field stays, and matches resources whose field exists
+/// and is null (as py-lockable's matcher reads it).
 nlohmann::json with_defaults(nlohmann::json requirements, const std::string& hostname);
 
 /// This host's name, as py-lockable's default requirements use it.

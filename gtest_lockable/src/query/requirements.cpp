@@ -103,8 +103,10 @@ json with_defaults(json requirements, const std::string& hostname) {
   }
   json merged = {{"hostname", hostname}, {"online", true}};
   for (auto& [key, value] : requirements.items()) merged[key] = std::move(value);
-  for (auto it = merged.begin(); it != merged.end();) {
-    it = it->is_null() ? merged.erase(it) : std::next(it);
+  // As py-lockable: a null removes only these defaults. Any other null stays in the query, an
+  // equality with null (the field exists and is null), as py-lockable's matcher reads it.
+  for (const char* removable : {"hostname", "online"}) {
+    if (merged[removable].is_null()) merged.erase(removable);
   }
   return merged;
 }
