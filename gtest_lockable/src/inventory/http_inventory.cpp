@@ -18,19 +18,15 @@
 #include "src/http/transport.hpp"
 #include "src/http/uri.hpp"
 #include "src/inventory/detail.hpp"
+#include "src/util/time_format.hpp"
 
 namespace gtest_lockable {
 namespace {
 
 using detail::http_failure;
 using detail::http_uri;
+using detail::seconds_text;
 using steady = std::chrono::steady_clock;
-
-std::string seconds_text(std::chrono::duration<double> s) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3g s", s.count());
-  return text;
-}
 
 std::string status_line(int status) {
   const auto text = detail::status_text(status);

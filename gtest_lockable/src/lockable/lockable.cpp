@@ -33,12 +33,6 @@ std::string new_alloc_id() {
   return text;
 }
 
-std::string format_seconds(seconds s) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3g s", s.count());
-  return text;
-}
-
 // Kuhn's augmenting paths: a distinct resource for each requirement, avoiding `busy`, taking
 // candidates in their (shuffled) order. Returns indexes into `candidates[i]`, or empty.
 class assignment_finder {
@@ -249,7 +243,7 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
       }
       const auto now = steady::now();
       if (now >= deadline) {
-        throw error(errc::timeout, "timed out after " + format_seconds(timeout) + " waiting for " +
+        throw error(errc::timeout, "timed out after " + detail::seconds_text(timeout) + " waiting for " +
                                        detail::json_excerpt(effective) +
                                        ": busy: " + busy_report(*impl_->store, busy));
       }

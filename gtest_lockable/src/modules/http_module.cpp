@@ -9,24 +9,18 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <exception>
 #include <memory>
 #include <string>
 
 #include "src/http/transport.hpp"
+#include "src/util/time_format.hpp"
 
 namespace gtest_lockable::detail {
 namespace {
 
 std::string lower(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-std::string seconds_text(std::chrono::microseconds d) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3g s", static_cast<double>(d.count()) / 1e6);
   return text;
 }
 
