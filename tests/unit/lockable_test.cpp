@@ -225,6 +225,53 @@ TEST_F(lockable_test, null_of_another_field_matches_a_null_field) {
   }
 }
 
+// A provider of one's own gets the selective path through its own `select`: a lock call,
+// `select` and `status` look through it, not through `load`.
+class selecting_provider final : public inventory_provider {
+ public:
+  std::shared_ptr<const inventory> load() override {
+    ADD_FAILURE() << "load() called although select() is overridden";
+    return std::make_shared<const inventory>();
+  }
+  inventory_selection select(const std::vector<const query*>& queries) override {
+    ++selects;
+    inventory_selection out;
+    out.size = 1000;  // as if it had a large inventory and found the matches by an index
+    const json entry = json::parse(R"({"id": "fast", "hostname": "h", "online": true})");
+    for (const query* q : queries) {
+      if (q->matches(entry)) {
+        out.resources.push_back(entry);
+        break;
+      }
+    }
+    return out;
+  }
+  std::string describe() const override { return "selecting inventory"; }
+  int selects = 0;
+};
+
+TEST_F(lockable_test, a_provider_of_ones_own_selects_for_lock_calls) {
+  auto provider = std::make_shared<selecting_provider>();
+  options opts;
+  opts.hostname = "h";
+  opts.inventory = provider;
+  opts.lock_folder = folder_.string();
+  lockable l(opts);
+  EXPECT_EQ(l.lock(json::object()).resource_id(), "fast");
+  EXPECT_EQ(l.select(json::object()).size(), 1u);
+  EXPECT_EQ(l.status(json::object()).size(), 1u);
+  try {
+    l.lock("os=ios");
+    ADD_FAILURE() << "no error";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::no_match);
+    EXPECT_NE(std::string(e.what()).find("selecting inventory (1000 resources)"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(provider->selects, 4);
+}
+
 TEST_F(lockable_test, candidates_are_tried_in_random_order) {
   auto l = make(boards(4));
   std::set<std::string> seen;

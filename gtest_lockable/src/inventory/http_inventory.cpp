@@ -17,7 +17,7 @@
 #include "src/http/retry.hpp"
 #include "src/http/transport.hpp"
 #include "src/http/uri.hpp"
-#include "src/inventory/detail.hpp"
+#include "src/inventory/validate.hpp"
 #include "src/util/time_format.hpp"
 
 namespace gtest_lockable {
@@ -314,11 +314,5 @@ std::unique_ptr<inventory_provider> http_inventory(const std::string& uri, http_
   }
   return std::make_unique<http_provider>(uri, detail::parse_http_uri(uri), std::move(opts));
 }
-
-namespace detail {
-std::unique_ptr<inventory_provider> http_inventory(const std::string& uri) {
-  return gtest_lockable::http_inventory(uri, http_options_from_env());
-}
-}  // namespace detail
 
 }  // namespace gtest_lockable

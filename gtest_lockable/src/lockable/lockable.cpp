@@ -5,7 +5,6 @@
 #include <mutex>
 #include <random>
 
-#include "src/inventory/detail.hpp"
 #include "src/util/json.hpp"
 #include "src/util/time_format.hpp"
 
@@ -183,7 +182,7 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
   try {
     while (true) {
       // Only the entries that match some requirement; a large inventory file is not parsed whole.
-      const auto found = detail::select_resources(*impl_->inventory, wanted);
+      const auto found = impl_->inventory->select(wanted);
       // Candidates per requirement, in random order: spreads the wear across devices.
       std::vector<std::vector<std::string>> candidates(queries.size());
       std::map<std::string, const json*> entry_of;  // matching entries, for resource_info
@@ -277,7 +276,7 @@ std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements
 
 std::vector<json> lockable::select(const json& requirements) {
   const query q(effective_requirements(requirements));
-  return detail::select_resources(*impl_->inventory, {&q}).resources;
+  return impl_->inventory->select({&q}).resources;
 }
 
 std::vector<lock_status> lockable::status(const json& requirements) {

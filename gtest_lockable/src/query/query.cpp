@@ -6,6 +6,7 @@
 
 #include "gtest_lockable/error.hpp"
 #include "src/query/detail.hpp"
+#include "src/query/hints.hpp"
 #include "src/util/json.hpp"
 
 namespace gtest_lockable {
@@ -179,9 +180,13 @@ query& query::operator=(query&&) noexcept = default;
 
 bool query::matches(const nlohmann::json& resource) const { return root_->matches(resource); }
 
+struct detail::query_access {
+  static const query_node& root(const query& q) { return *q.root_; }
+};
+
 std::vector<std::string> detail::required_strings(const query& q) {
   std::vector<std::string> out;
-  q.root_->required_strings(out);
+  query_access::root(q).required_strings(out);
   return out;
 }
 
