@@ -164,9 +164,6 @@ class lockable {
   const std::string& hostname() const;
 
  private:
-  std::vector<allocation> lock_all(const std::vector<nlohmann::json>& requirements, seconds timeout,
-                                   const std::string& prefer);
-
   struct impl;
   std::unique_ptr<impl> impl_;
 };
