@@ -108,7 +108,7 @@ class lock_environment final : public ::testing::Environment {
       lockable& l = s.get_lockable();
       const std::string prefer = ctest_assigned_resource(l, s.settings.requirements);
       auto held = std::make_unique<allocation>(
-          l.lock(s.settings.requirements, s.settings.values.timeout, prefer));
+          l.lock(s.settings.requirements, s.settings.values.timeout, {prefer}));
       s.resource_info = held->resource_info();
       s.resource_id = held->resource_id();
       s.holder_pid = ::getpid();

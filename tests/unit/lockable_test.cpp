@@ -282,13 +282,13 @@ TEST_F(lockable_test, candidates_are_tried_in_random_order) {
 TEST_F(lockable_test, preferred_resource_is_tried_first) {
   auto l = make(boards(4));
   for (int i = 0; i < 16; ++i)
-    EXPECT_EQ(l.lock(json::object(), seconds(0), "b2").resource_id(), "b2");
+    EXPECT_EQ(l.lock(json::object(), seconds(0), lock_request{"b2"}).resource_id(), "b2");
 }
 
 TEST_F(lockable_test, busy_preferred_resource_falls_back_to_another) {
   auto l = make(boards(2));
-  auto held = l.lock(json::object(), seconds(0), "b1");
-  EXPECT_EQ(l.lock(json::object(), seconds(0), "b1").resource_id(), "b0");
+  auto held = l.lock(json::object(), seconds(0), lock_request{"b1"});
+  EXPECT_EQ(l.lock(json::object(), seconds(0), lock_request{"b1"}).resource_id(), "b0");
 }
 
 TEST_F(lockable_test, negative_timeout_is_an_error) {

@@ -314,18 +314,12 @@ json lockable::effective_requirements(const json& requirements) const {
   return impl_->effective(requirements);
 }
 
-allocation lockable::lock(const json& requirements, seconds timeout) {
-  return lock(requirements, timeout, std::string());
-}
-
-allocation lockable::lock(const json& requirements, seconds timeout, const std::string& prefer) {
-  query::check_depth(requirements);  // before the copy: copying JSON recurses once per level
-  auto many = impl_->lock_all({requirements}, timeout, prefer);
+allocation lockable::lock(const lock_requirements& requirements, seconds timeout,
+                          const lock_request& request) {
+  // Before the copy: copying JSON recurses once per level.
+  query::check_depth(requirements.value());
+  auto many = impl_->lock_all({requirements.value()}, timeout, request.prefer);
   return std::move(many.front());
-}
-
-allocation lockable::lock(std::string_view requirements, seconds timeout) {
-  return lock(parse_requirements(requirements), timeout);
 }
 
 std::vector<allocation> lockable::lock_many(const std::vector<json>& requirements,

@@ -97,6 +97,8 @@ json parse_requirements(std::string_view text) {
   return parsed;
 }
 
+lock_requirements::lock_requirements(std::string_view text) : owned_(parse_requirements(text)) {}
+
 json with_defaults(json requirements, const std::string& hostname) {
   if (!requirements.is_object()) {
     fail("must be a JSON object, got " + std::string(requirements.type_name()));
