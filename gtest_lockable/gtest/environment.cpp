@@ -1,10 +1,10 @@
 // Locks the program's resource in a testing::Environment and turns a failure to lock into the
 // outcome of each selected test.
 //
-// Why not report the failure from Environment::SetUp itself (see docs/design.md): a FAIL() there marks
-// every test skipped, so CTest (gtest_discover_tests' SKIP_REGULAR_EXPRESSION) reports Skipped, and
-// a GTEST_SKIP() there exits 0 with no test marked skipped, so CTest reports Passed. Instead
-// SetUp records the failure and a listener fails, or skips, each test as it starts: a fatal
+// Why not report the failure from Environment::SetUp itself (see docs/design.md): a FAIL() there
+// marks every test skipped, so CTest (gtest_discover_tests' SKIP_REGULAR_EXPRESSION) reports
+// Skipped, and a GTEST_SKIP() there exits 0 with no test marked skipped, so CTest reports Passed.
+// Instead SetUp records the failure and a listener fails, or skips, each test as it starts: a fatal
 // failure or a skip added in OnTestStart stops GoogleTest before the fixture's SetUp and body, and
 // the test shows as FAILED (CTest: Failed, exit 1) or SKIPPED (CTest: Skipped, exit 0), in the
 // console and in the XML report alike. It needs nothing from `main`, so both entry points behave

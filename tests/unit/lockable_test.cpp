@@ -265,8 +265,7 @@ TEST_F(lockable_test, a_provider_of_ones_own_selects_for_lock_calls) {
     ADD_FAILURE() << "no error";
   } catch (const error& e) {
     EXPECT_EQ(e.code(), errc::no_match);
-    EXPECT_NE(std::string(e.what()).find("selecting inventory (1000 resources)"),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("selecting inventory (1000 resources)"), std::string::npos)
         << e.what();
   }
   EXPECT_EQ(provider->selects, 4);

@@ -213,8 +213,7 @@ struct lockable::impl {
   std::vector<allocation> hand_out(const compiled_requirements& c, const candidate_set& found,
                                    const std::vector<std::string>& ids,
                                    std::vector<std::unique_ptr<lock_handle>> locks,
-                                   const std::string& alloc_base,
-                                   steady::time_point queued) const {
+                                   const std::string& alloc_base, steady::time_point queued) const {
     const auto now = steady::now();
     const auto wall = std::chrono::system_clock::now();
     std::vector<allocation> out(ids.size());
@@ -270,7 +269,8 @@ struct lockable::impl {
         const auto now = steady::now();
         if (now >= deadline) {
           throw error(errc::timeout, "timed out after " + detail::seconds_text(timeout) +
-                                         " waiting for " + detail::json_excerpt(compiled.effective) +
+                                         " waiting for " +
+                                         detail::json_excerpt(compiled.effective) +
                                          ": busy: " + busy_report(*store, busy));
         }
         if (!watching) {

@@ -1,5 +1,5 @@
-// libgtest_lockable_http.so: one HTTP request at a time with cpp-httplib. Loaded by the core with
-// dlopen (see http_transport.hpp); this is the only file of the library that includes httplib.h.
+// libgtest_lockable_http.so: one HTTP request at a time with cpp-httplib. Loaded by the core
+// with dlopen (see src/http/transport.hpp); the only file of the library that includes httplib.h.
 
 #include <httplib.h>
 #include <openssl/x509.h>
@@ -86,7 +86,8 @@ void describe_error(httplib::Error error, const httplib::SSLClient* ssl, const h
       {Error::Canceled, http_failure::cancelled, "the transfer was ended by its receiver"},
       {Error::SSLConnection, http_failure::tls, "the TLS handshake failed"},
       {Error::SSLLoadingCerts, http_failure::tls, "cannot load "},
-      {Error::SSLServerVerification, http_failure::tls, "the server's certificate is not trusted: "},
+      {Error::SSLServerVerification, http_failure::tls,
+       "the server's certificate is not trusted: "},
       {Error::Compression, http_failure::other, "cannot decompress the response"},
   };
   out.failure = http_failure::other;
