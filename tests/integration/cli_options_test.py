@@ -86,7 +86,7 @@ class options_test(lockable_case):
                 ("--resources FILE", "LOCKABLE_RESOURCES", "default ./resources.json"),
                 ("--lock-folder DIR", "LOCKABLE_LOCK_FOLDER", "default ."),
                 ("--lock-server URI", "LOCKABLE_LOCK_SERVER", "default none"),
-                ("--timeout SECONDS", "LOCKABLE_TIMEOUT", "default 1"),
+                ("--timeout DURATION", "LOCKABLE_TIMEOUT", "default 1"),
                 ("--hostname NAME", "LOCKABLE_HOSTNAME", "default this host's name")):
             self.assertIn(option, text)
             self.assertIn("variable %s, %s\n" % (variable, default), text)
@@ -121,7 +121,7 @@ class errors_test(lockable_case):
                                    "--quiet takes no value")
 
     def test_bad_timeouts(self):
-        for bad in ("abc", "-1", "nan", "1s", ""):
+        for bad in ("abc", "-1", "nan", "1d", ""):
             with self.subTest(timeout=bad):
                 self.assert_one_error_line(
                     self.run_lockable(self.args("--timeout", bad, "--", "true")), 64,
@@ -129,6 +129,11 @@ class errors_test(lockable_case):
         env = clean_environment(LOCKABLE_TIMEOUT="-0.5")
         self.assert_one_error_line(self.run_lockable(self.args("true"), env=env), 64,
                                    "invalid timeout '-0.5' from LOCKABLE_TIMEOUT")
+
+    def test_timeout_with_a_unit(self):
+        result = self.run_lockable(self.args("--timeout", "1m", "--", "sh", "-c", "echo $ID"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(result.stdout.strip(), ("b1", "b2"))
 
     def test_command_not_found_is_reported_like_a_shell_and_nothing_stays_locked(self):
         self.assert_one_error_line(

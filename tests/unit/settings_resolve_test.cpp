@@ -99,8 +99,8 @@ TEST(settings_resolve_test, problems_name_their_source_in_one_wording) {
   ASSERT_EQ(command.problems.size(), 1u);
   ASSERT_EQ(plugin.problems.size(), 1u);
   const std::string expected =
-      "invalid timeout '-1' from LOCKABLE_TIMEOUT: give a number of seconds from 0 up (e.g. 10 or "
-      "0.5)";
+      "invalid timeout '-1' from LOCKABLE_TIMEOUT: give seconds from 0 up (10, 0.5) or a number "
+      "with a unit (90s, 15m, 2h)";
   EXPECT_EQ(command.problems[0].what(), expected);
   EXPECT_EQ(plugin.problems[0].what(), expected);
   EXPECT_DOUBLE_EQ(plugin.values.timeout.count(), 10.0) << "a bad value keeps the default";

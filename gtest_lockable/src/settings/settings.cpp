@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/requirements.hpp"
@@ -18,20 +19,36 @@ std::optional<std::string> env_value(const char* name) {
   return std::string(value);
 }
 
-std::chrono::duration<double> parse_timeout(std::string_view text, std::string_view source) {
-  const std::string copy(text);
+std::chrono::duration<double> parse_duration(std::string_view text, std::string_view what,
+                                             std::string_view source) {
+  // A number, then at most one unit letter: 90, 0.5, 90s, 15m, 2h.
+  std::string number(text);
+  double unit = 1;
+  constexpr std::pair<char, double> units[] = {{'s', 1}, {'m', 60}, {'h', 3600}};
+  for (const auto& [letter, seconds] : units) {
+    if (!number.empty() && number.back() == letter) {
+      unit = seconds;
+      number.pop_back();
+      break;
+    }
+  }
   char* end = nullptr;
   errno = 0;
-  const double value = copy.empty() ? NAN : std::strtod(copy.c_str(), &end);
-  // strtod accepts "nan", "inf" and hexadecimal; only plain finite numbers are timeouts.
-  const bool plain = copy.find_first_not_of("0123456789.eE+-") == std::string::npos;
-  if (copy.empty() || !plain || end == nullptr || *end != '\0' || errno == ERANGE ||
+  const double value = number.empty() ? NAN : std::strtod(number.c_str(), &end) * unit;
+  // strtod accepts "nan", "inf" and hexadecimal; only plain finite numbers are durations.
+  const bool plain = number.find_first_not_of("0123456789.eE+-") == std::string::npos;
+  if (number.empty() || !plain || end == nullptr || *end != '\0' || errno == ERANGE ||
       !std::isfinite(value) || value < 0 || value > 1e9) {
     throw error(errc::invalid_argument,
-                "invalid timeout '" + copy + "' from " + std::string(source) +
-                    ": give a number of seconds from 0 up (e.g. 10 or 0.5)");
+                "invalid " + std::string(what) + " '" + std::string(text) + "' from " +
+                    std::string(source) +
+                    ": give seconds from 0 up (10, 0.5) or a number with a unit (90s, 15m, 2h)");
   }
   return std::chrono::duration<double>(value);
+}
+
+std::chrono::duration<double> parse_timeout(std::string_view text, std::string_view source) {
+  return parse_duration(text, "timeout", source);
 }
 
 std::string effective_hostname(const settings& s) {
@@ -69,7 +86,8 @@ std::string wrap(std::string_view text, std::size_t column, std::size_t first_at
   bool line_empty = true;
   std::size_t start = 0;
   while (start < text.size()) {
-    std::size_t end = text.find(' ', start);
+    const bool bracketed = text[start] == '[' && text.find(']', start) != std::string_view::npos;
+    std::size_t end = bracketed ? text.find(']', start) + 1 : text.find(' ', start);
     if (end == std::string_view::npos) end = text.size();
     const std::size_t word = end - start;
     if (!line_empty && at + 1 + word > width) {

@@ -77,9 +77,10 @@ const std::vector<setting_spec> specs = {
      [](settings& out, const sourced& value) { out.lock_server = value; }},
     {"timeout",
      env::timeout,
-     {"--timeout", "SECONDS", [] { return std::string("1"); }, nullptr},
-     {"--lockable_timeout", "SECONDS", [] { return std::string("10"); }, nullptr},
-     "how long to wait for a matching resource to become free; fractions allowed, 0 tries once",
+     {"--timeout", "DURATION", [] { return std::string("1"); }, nullptr},
+     {"--lockable_timeout", "DURATION", [] { return std::string("10"); }, nullptr},
+     "how long to wait for a matching resource to become free, in seconds or with a unit "
+     "(10, 0.5, 90s, 15m, 2h); 0 tries once",
      store_timeout},
     {"hostname",
      env::hostname,

@@ -40,8 +40,14 @@ using env_reader = std::function<std::optional<std::string>(const char* name)>;
 /// when it is unset.
 std::optional<std::string> env_value(const char* name);
 
-/// Parses a timeout in seconds (`10`, `0.5`). Throws `error` (`errc::invalid_argument`) naming
-/// `source` (e.g. `--timeout`) when `text` is not a finite number from 0 up.
+/// Parses a duration, the one syntax of every setting that takes one: a number of seconds (`90`,
+/// `0.5`), or a number with a unit, `s`, `m` or `h` (`90s`, `15m`, `1.5h`); from 0 up to 10^9
+/// seconds. Throws `error` (`errc::invalid_argument`) naming `what` (e.g. `timeout`) and `source`
+/// (e.g. `--timeout`) otherwise.
+std::chrono::duration<double> parse_duration(std::string_view text, std::string_view what,
+                                             std::string_view source);
+
+/// `parse_duration` for the timeout.
 std::chrono::duration<double> parse_timeout(std::string_view text, std::string_view source);
 
 /// What the plugin does when no resource can be locked (nothing matches, or the timeout passed).
@@ -130,7 +136,8 @@ std::string message_of(const error& e, front_end which);
 
 /// `text` word-wrapped to `width` columns and ended by a newline. The first line continues a line
 /// that already holds `first_at` characters (padded to `column` when shorter); the other lines
-/// are indented to `column`. A word longer than a line stays whole.
+/// are indented to `column`. A word longer than a line stays whole, and so does a part in square
+/// brackets (`[LOCKABLE_TIMEOUT; default: 10]`).
 std::string wrap(std::string_view text, std::size_t column, std::size_t first_at,
                  std::size_t width = 80);
 
