@@ -47,3 +47,31 @@ string(STRIP "${GTEST_LOCKABLE_PC_DL}" GTEST_LOCKABLE_PC_DL)
 configure_file(${PROJECT_SOURCE_DIR}/packaging/gtest_lockable.pc.in
   ${PROJECT_BINARY_DIR}/gtest_lockable.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/gtest_lockable.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# The Debian package: gtest-lockable_<version>_<arch>.deb (Debian names take no '_'). Depends
+# are computed by dpkg-shlibdeps from what the command and the modules link, plus the headers'
+# own dependency. Its files go where CMAKE_INSTALL_PREFIX says, as the paths compiled into the
+# core (where it loads its modules from) do: the deb preset sets /usr.
+if(PROJECT_IS_TOP_LEVEL)
+  set(CPACK_PACKAGE_NAME gtest-lockable)
+  set(CPACK_PACKAGE_VENDOR "gtest_lockable")
+  set(CPACK_PACKAGE_CONTACT "gtest_lockable maintainers")
+  set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
+  set(CPACK_PACKAGE_DESCRIPTION
+    "Locks shared test resources (boards, devices, accounts) from a JSON inventory for C++\n"
+    "programs and GoogleTest suites, compatible with py-lockable: the core library and its\n"
+    "headers, the GoogleTest plugin, the lockable command, the CMake package and module\n"
+    "(gtest_lockable_discover_tests), and a pkg-config file for the core library.")
+  string(REPLACE ";" "" CPACK_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION}")
+  set(CPACK_PACKAGING_INSTALL_PREFIX "${CMAKE_INSTALL_PREFIX}")
+  set(CPACK_STRIP_FILES ON)
+  set(CPACK_GENERATOR DEB)
+  set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+  set(CPACK_DEBIAN_PACKAGE_SECTION devel)
+  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+  # The public headers include nlohmann/json.hpp; the plugin needs GoogleTest to be used.
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "nlohmann-json3-dev (>= 3.10)")
+  set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libgtest-dev (>= 1.12), cmake (>= 3.25)")
+  set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bash-completion, pkg-config")
+  include(CPack)
+endif()

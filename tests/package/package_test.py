@@ -8,6 +8,7 @@
   package_test.py core_only  --prefix P --work W
   package_test.py man        --lockable L --page lockable.1.gz
   package_test.py completion --bindir D --script lockable.bash
+  package_test.py deb        --build-dir B --cpack CPACK --work W
   package_test.py install_deps --source-dir S
 
 Each configures, builds and runs a small project with the cmake and ctest that run this script.
@@ -21,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -302,6 +304,97 @@ t() {  # prints what completing the line gives, one candidate a line, after a ':
     print("bash completion: --req -> --requirements, ids after id=, the command after --")
 
 
+def deb(args):
+    """cpack -G DEB over the build tree; the .deb's fields and files; unpacked and used."""
+    out = os.path.join(args.work, "deb")
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.monotonic()
+    run([args.cpack, "-G", "DEB", "--config", os.path.join(args.build_dir, "CPackConfig.cmake"),
+         "-B", out])
+    print("cpack: %.1f s" % (time.monotonic() - start))
+    version = cache_value(args.build_dir, "CMAKE_PROJECT_VERSION")
+    prefix = cache_value(args.build_dir, "CMAKE_INSTALL_PREFIX").rstrip("/")
+    libdir = cache_value(args.build_dir, "CMAKE_INSTALL_LIBDIR")
+    arch = run(["dpkg", "--print-architecture"]).strip()
+    package = os.path.join(out, "gtest-lockable_%s_%s.deb" % (version, arch))
+    expect(os.path.exists(package), "no %s in %s: %s" % (os.path.basename(package), out,
+                                                         os.listdir(out)))
+    print("%s: %d bytes" % (os.path.basename(package), os.path.getsize(package)))
+
+    info = run(["dpkg-deb", "--info", package])
+    print(info)
+    fields = {}
+    for line in info.splitlines():
+        m = re.match(r"^ ([A-Z][A-Za-z-]*): (.*)$", line)
+        if m:
+            fields[m.group(1)] = m.group(2)
+    expect(fields.get("Package") == "gtest-lockable", "Package: %s" % fields.get("Package"))
+    expect(fields.get("Version") == version, "Version: %s" % fields.get("Version"))
+    expect(fields.get("Architecture") == arch, "Architecture: %s" % fields.get("Architecture"))
+    depends = {d.strip().split()[0] for d in fields.get("Depends", "").split(",") if d.strip()}
+    expect({"libc6", "nlohmann-json3-dev"} <= depends, "Depends: %s" % fields.get("Depends"))
+
+    contents = run(["dpkg-deb", "--contents", package])
+    listed = {line.split()[-1].lstrip(".") for line in contents.splitlines() if line.strip()}
+    for path in installed_files(args.build_dir):
+        expect(prefix + "/" + path in listed, "not in the package: %s/%s" % (prefix, path))
+
+    root = os.path.join(out, "root")
+    run(["dpkg", "-x", package, root])
+    usr = root + prefix
+    lib = os.path.join(usr, libdir)
+    # Depends names the package of every shared library the command and the modules link.
+    for elf in [os.path.join(usr, "bin", "lockable"), os.path.join(lib, "libgtest_lockable_http.so"),
+                os.path.join(lib, "libgtest_lockable_regex.so")]:
+        needed = re.findall(r"^\s*NEEDED\s+(\S+)$", run(["objdump", "-p", elf]), re.M)
+        listing = run(["ldd", elf])
+        resolved = dict(re.findall(r"^\s*(\S+) => (/\S+)", listing, re.M))
+        # The dynamic loader, listed by its path alone.
+        resolved.update((os.path.basename(p), p) for p in re.findall(r"^\s*(/\S+) \(", listing, re.M))
+        expect(needed and set(needed) <= set(resolved), "%s: NEEDED %s, ldd %s"
+               % (elf, needed, resolved))
+        for path in [resolved[n] for n in needed]:
+            owner = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True)
+            if owner.returncode != 0:  # merged /usr: dpkg may know the other spelling
+                other = path[4:] if path.startswith("/usr/") else "/usr" + path
+                owner = subprocess.run(["dpkg", "-S", other], capture_output=True, text=True)
+            expect(owner.returncode == 0, "no package owns %s (linked by %s)" % (path, elf))
+            name = owner.stdout.split(":")[0]
+            expect(name in depends, "%s needs %s of %s, not in Depends: %s"
+                   % (os.path.basename(elf), path, name, fields.get("Depends")))
+
+    # The unpacked command, with the unpacked regex module.
+    lockable = os.path.join(usr, "bin", "lockable")
+    expect(version in run([lockable, "--version"]), "lockable --version")
+    listed_ids = json.loads(run([lockable, "--list", "--resources",
+                                 os.path.join(args.source_dir, "examples", "resources.json"),
+                                 "--hostname", "localhost", "--requirements",
+                                 '{"id": {"$regex": "_2$"}}'],
+                                env=dict(os.environ, LOCKABLE_REGEX_MODULE=os.path.join(
+                                    lib, "libgtest_lockable_regex.so"))))
+    expect([r["id"] for r in listed_ids] == ["example_board_2"], "--list: %s" % listed_ids)
+    man(args, lockable, os.path.join(usr, "share", "man", "man1", "lockable.1.gz"))
+    completion(args, os.path.join(usr, "bin"),
+               os.path.join(usr, "share", "bash-completion", "completions", "lockable"))
+
+    # pkg-config: the core library from the unpacked tree, without CMake.
+    locks = tempfile.mkdtemp(prefix="package_test_locks.")
+    try:
+        env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(lib, "pkgconfig"))
+        flags = run(["pkg-config", "--cflags", "--libs", "gtest_lockable"], env=env).split()
+        expect(any(f.startswith("-I" + usr) for f in flags), "pkg-config flags: %s" % flags)
+        program = os.path.join(out, "core_user")
+        run([args.cxx, "-std=c++17"] + args.cxx_flags.split() +
+            [os.path.join(HERE, "consumer", "core_user.cpp"), "-o", program] + flags)
+        print(run([program, os.path.join(HERE, "consumer", "resources.json"), locks]))
+    finally:
+        shutil.rmtree(locks, ignore_errors=True)
+
+    # find_package from the unpacked tree: the consumer project, built and run.
+    args.prefix, args.mode = usr, "find_package"
+    consumer(args, "consumer-deb")
+
+
 def read_holds(path):
     holds = []
     if os.path.exists(path):
@@ -379,7 +472,7 @@ def scheduling(args):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("what", choices=["install", "consumer", "scheduling", "two_calls",
-                                          "core_only", "man", "completion",
+                                          "core_only", "man", "completion", "deb",
                                           "install_deps"])
     parser.add_argument("--cmake", default="cmake")
     parser.add_argument("--ctest", default="ctest")
@@ -390,13 +483,14 @@ def main():
     parser.add_argument("--prefix")
     parser.add_argument("--work")
     parser.add_argument("--mode")
+    parser.add_argument("--cpack", default="cpack")
     parser.add_argument("--lockable", help="man: the lockable command")
     parser.add_argument("--page", help="man: its page, lockable.1.gz")
     parser.add_argument("--bindir", help="completion: the folder of the lockable to complete for")
     parser.add_argument("--script", help="completion: the completion script")
     args = parser.parse_args()
     {"install": install, "consumer": consumer, "scheduling": scheduling, "two_calls": two_calls,
-     "core_only": core_only, "man": man, "completion": completion,
+     "core_only": core_only, "man": man, "completion": completion, "deb": deb,
      "install_deps": install_deps}[args.what](args)
     print("PASSED")
 
