@@ -16,6 +16,7 @@
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/etcd_store.hpp"
 #include "gtest_lockable/internal/settings.hpp"
+#include "gtest_lockable/internal/time_format.hpp"
 #include "gtest_lockable/lockable.hpp"
 
 #ifndef GTEST_LOCKABLE_VERSION
@@ -93,11 +94,8 @@ int run_mode(const cli_options& opts) {
   if (!held.held()) return report_lost(*notice, held, nullptr);
 
   if (!opts.quiet) {
-    char waited[32];
-    std::snprintf(waited, sizeof waited, "%.2f",
-                  std::chrono::duration<double>(held.queue_time()).count());
-    say("holding " + held.resource_id() + " (allocation " + held.alloc_id() + ", waited " + waited +
-        " s)");
+    say("holding " + held.resource_id() + " (allocation " + held.alloc_id() + ", waited " +
+        detail::seconds_text(held.queue_time(), 2) + ")");
   }
   const auto environment = merge_environment(
       environ, resource_variables(held.resource_info(), held.resource_id(), held.alloc_id()));

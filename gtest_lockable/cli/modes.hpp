@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "cli/options.hpp"
-#include "gtest_lockable/lock_store.hpp"
+#include "gtest_lockable/lock_status.hpp"
 
 namespace gtest_lockable::cli {
 

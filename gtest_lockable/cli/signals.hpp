@@ -6,7 +6,7 @@
 #include <memory>
 #include <optional>
 
-#include "gtest_lockable/lock_store.hpp"
+#include "gtest_lockable/extend/lock_store.hpp"
 
 namespace gtest_lockable::cli {
 

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <cctype>
-#include <cstdio>
 #include <cstdlib>
 #include <utility>
 
@@ -22,18 +21,13 @@
 #include "gtest_lockable/internal/ctest.hpp"
 #include "gtest_lockable/internal/json.hpp"
 #include "gtest_lockable/internal/settings.hpp"
+#include "gtest_lockable/internal/time_format.hpp"
 #include "plugin_state.hpp"
 
 namespace gtest_lockable::detail {
 namespace {
 
 using nlohmann::json;
-
-std::string format_seconds(std::chrono::duration<double> d) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3f s", d.count());
-  return text;
-}
 
 // XML attribute names allow fewer characters than JSON keys.
 std::string property_name(const std::string& key) {
@@ -104,7 +98,7 @@ class lock_environment final : public ::testing::Environment {
       lockable& l = s.get_lockable();
       const std::string prefer = ctest_assigned_resource(l, s.settings.requirements);
       auto held = std::make_unique<allocation>(
-          l.lock(s.settings.requirements, s.settings.values.timeout, prefer));
+          l.lock(s.settings.requirements, s.settings.values.timeout, {prefer}));
       s.resource_info = held->resource_info();
       s.resource_id = held->resource_id();
       s.holder_pid = ::getpid();
@@ -112,7 +106,7 @@ class lock_environment final : public ::testing::Environment {
       ::setenv(env::death_test_resource, detail::json_text(s.resource_info).c_str(), 1);
       record_properties(s.resource_info);
       const int tests = ::testing::UnitTest::GetInstance()->test_to_run_count();
-      say("holding '" + s.resource_id + "' (waited " + format_seconds(s.held->queue_time()) +
+      say("holding '" + s.resource_id + "' (waited " + seconds_text(s.held->queue_time(), 3) +
           ") for " + std::to_string(tests) + (tests == 1 ? " test" : " tests"));
     } catch (const error& e) {
       const bool no_resource = unavailable(e.code());
@@ -135,7 +129,7 @@ class lock_environment final : public ::testing::Environment {
       const bool lost = !s.held->held();
       s.held->unlock();
       say((lost ? "lost '" : "released '") + s.resource_id + "' after holding it " +
-          format_seconds(s.held->duration()));
+          seconds_text(s.held->duration(), 3));
       ::unsetenv(env::death_test_resource);
     }
     s.held.reset();

@@ -8,6 +8,8 @@
 #include <fstream>
 
 #include "gtest_lockable/error.hpp"
+#include "gtest_lockable/extend/inventory_provider.hpp"
+#include "gtest_lockable/query.hpp"
 
 namespace gtest_lockable {
 namespace {
@@ -196,6 +198,44 @@ TEST(inventory_test, http_uri_is_not_read_as_a_file) {
     EXPECT_NE(std::string(e.what()).find("cannot connect"), std::string::npos) << e.what();
   }
   ::unsetenv("LOCKABLE_HTTP_RETRIES");
+}
+
+// A provider of one's own implements only `load` and `describe`; `select` then loads and
+// filters.
+class counting_provider final : public inventory_provider {
+ public:
+  explicit counting_provider(json entries)
+      : inventory_(std::make_shared<const inventory>(make_inventory(std::move(entries), "mine"))) {}
+  std::shared_ptr<const inventory> load() override {
+    ++loads;
+    return inventory_;
+  }
+  std::string describe() const override { return "my inventory"; }
+  int loads = 0;
+
+ private:
+  std::shared_ptr<const inventory> inventory_;
+};
+
+TEST(inventory_test, select_of_a_provider_of_ones_own_loads_and_filters) {
+  counting_provider provider(json::parse(R"([{"id": "a", "os": "ios"}, {"id": "b", "os": "linux"},
+                                              {"id": "c", "os": "ios"}])"));
+  const query ios(json::parse(R"({"os": "ios"})"));
+  const query linux_os(json::parse(R"({"os": "linux"})"));
+  const query none(json::parse(R"({"os": "beos"})"));
+
+  const auto one = provider.select({&ios});
+  EXPECT_EQ(one.size, 3u);
+  EXPECT_EQ(json(one.resources), json::parse(R"([{"id": "a", "os": "ios"},
+                                                 {"id": "c", "os": "ios"}])"));
+  // At least one of the queries, in inventory order.
+  const auto both = provider.select({&linux_os, &ios});
+  ASSERT_EQ(both.resources.size(), 3u);
+  EXPECT_EQ(both.resources[1]["id"], "b");
+  const auto nothing = provider.select({&none});
+  EXPECT_EQ(nothing.size, 3u);
+  EXPECT_TRUE(nothing.resources.empty());
+  EXPECT_EQ(provider.loads, 3);
 }
 
 }  // namespace

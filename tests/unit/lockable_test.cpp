@@ -187,6 +187,75 @@ TEST_F(lockable_test, defaults_select_this_host_and_online) {
   EXPECT_EQ(l.select(R"({"hostname": null, "online": null})"_json).size(), 3u);
 }
 
+// A null other than `hostname` or `online` selects as py-lockable's matcher does: the field
+// exists and is null (or is an array holding null); a missing field is not null.
+TEST_F(lockable_test, null_of_another_field_matches_a_null_field) {
+  auto l = make(json::parse(R"([{"id": "none", "hostname": "h", "online": true, "serial": null},
+                                {"id": "set", "hostname": "h", "online": true, "serial": "s1"},
+                                {"id": "missing", "hostname": "h", "online": true},
+                                {"id": "list", "hostname": "h", "online": true, "serial": [1, null]},
+                                {"id": "away", "hostname": "x", "online": true, "serial": null}])"));
+  std::vector<std::string> found;
+  for (const auto& entry : l.select(R"({"serial": null})"_json)) {
+    found.push_back(entry["id"].get<std::string>());
+  }
+  EXPECT_EQ(found, (std::vector<std::string>{"none", "list"}));
+  EXPECT_EQ(l.select(R"({"serial": null, "hostname": null})"_json).size(), 3u);
+  EXPECT_EQ(l.lock(R"({"serial": null, "id": "none"})").resource_id(), "none");
+  try {
+    l.lock(R"({"serial": null, "id": "missing"})");
+    ADD_FAILURE() << "a missing field matched null";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::no_match);
+  }
+}
+
+// A provider of one's own gets the selective path through its own `select`: a lock call,
+// `select` and `status` look through it, not through `load`.
+class selecting_provider final : public inventory_provider {
+ public:
+  std::shared_ptr<const inventory> load() override {
+    ADD_FAILURE() << "load() called although select() is overridden";
+    return std::make_shared<const inventory>();
+  }
+  inventory_selection select(const std::vector<const query*>& queries) override {
+    ++selects;
+    inventory_selection out;
+    out.size = 1000;  // as if it had a large inventory and found the matches by an index
+    const json entry = json::parse(R"({"id": "fast", "hostname": "h", "online": true})");
+    for (const query* q : queries) {
+      if (q->matches(entry)) {
+        out.resources.push_back(entry);
+        break;
+      }
+    }
+    return out;
+  }
+  std::string describe() const override { return "selecting inventory"; }
+  int selects = 0;
+};
+
+TEST_F(lockable_test, a_provider_of_ones_own_selects_for_lock_calls) {
+  auto provider = std::make_shared<selecting_provider>();
+  options opts;
+  opts.hostname = "h";
+  opts.inventory = provider;
+  opts.lock_folder = folder_.string();
+  lockable l(opts);
+  EXPECT_EQ(l.lock(json::object()).resource_id(), "fast");
+  EXPECT_EQ(l.select(json::object()).size(), 1u);
+  EXPECT_EQ(l.status(json::object()).size(), 1u);
+  try {
+    l.lock("os=ios");
+    ADD_FAILURE() << "no error";
+  } catch (const error& e) {
+    EXPECT_EQ(e.code(), errc::no_match);
+    EXPECT_NE(std::string(e.what()).find("selecting inventory (1000 resources)"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(provider->selects, 4);
+}
+
 TEST_F(lockable_test, candidates_are_tried_in_random_order) {
   auto l = make(boards(4));
   std::set<std::string> seen;
@@ -197,13 +266,13 @@ TEST_F(lockable_test, candidates_are_tried_in_random_order) {
 TEST_F(lockable_test, preferred_resource_is_tried_first) {
   auto l = make(boards(4));
   for (int i = 0; i < 16; ++i)
-    EXPECT_EQ(l.lock(json::object(), seconds(0), "b2").resource_id(), "b2");
+    EXPECT_EQ(l.lock(json::object(), seconds(0), lock_request{"b2"}).resource_id(), "b2");
 }
 
 TEST_F(lockable_test, busy_preferred_resource_falls_back_to_another) {
   auto l = make(boards(2));
-  auto held = l.lock(json::object(), seconds(0), "b1");
-  EXPECT_EQ(l.lock(json::object(), seconds(0), "b1").resource_id(), "b0");
+  auto held = l.lock(json::object(), seconds(0), lock_request{"b1"});
+  EXPECT_EQ(l.lock(json::object(), seconds(0), lock_request{"b1"}).resource_id(), "b0");
 }
 
 TEST_F(lockable_test, negative_timeout_is_an_error) {

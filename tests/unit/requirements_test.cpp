@@ -102,6 +102,18 @@ TEST(requirements_test, null_removes_a_default) {
   EXPECT_EQ(with_defaults({{"hostname", nullptr}, {"online", nullptr}}, "h"), json::object());
 }
 
+// py-lockable's rule: only the defaults' keys are removed by a null; any other null stays, for
+// the matcher to compare with.
+TEST(requirements_test, null_keeps_other_fields) {
+  EXPECT_EQ(with_defaults({{"serial", nullptr}}, "h"),
+            json({{"hostname", "h"}, {"online", true}, {"serial", nullptr}}));
+  EXPECT_EQ(with_defaults({{"online", nullptr}, {"serial", nullptr}, {"os", "ios"}}, "h"),
+            json({{"hostname", "h"}, {"os", "ios"}, {"serial", nullptr}}));
+  // Nulls below the top level were never removed.
+  EXPECT_EQ(with_defaults({{"hostname", nullptr}, {"board", {{"rev", nullptr}}}}, "h"),
+            json({{"online", true}, {"board", {{"rev", nullptr}}}}));
+}
+
 TEST(requirements_test, this_hostname_is_not_empty) { EXPECT_FALSE(this_hostname().empty()); }
 
 }  // namespace

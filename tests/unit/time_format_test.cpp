@@ -34,5 +34,19 @@ TEST(time_format_test, agrees_with_gmtime_every_day) {
   }
 }
 
+// Messages show seconds in one of two forms: three significant digits, or fixed decimals.
+TEST(time_format_test, seconds_text) {
+  using std::chrono::duration;
+  EXPECT_EQ(detail::seconds_text(duration<double>(0.5)), "0.5 s");
+  EXPECT_EQ(detail::seconds_text(duration<double>(12.345)), "12.3 s");
+  EXPECT_EQ(detail::seconds_text(duration<double>(1234)), "1.23e+03 s");
+  EXPECT_EQ(detail::seconds_text(std::chrono::milliseconds(250)), "0.25 s");
+  EXPECT_EQ(detail::seconds_text(std::chrono::microseconds(5000000)), "5 s");
+  EXPECT_EQ(detail::seconds_text(std::chrono::seconds(2), 1), "2.0 s");
+  EXPECT_EQ(detail::seconds_text(duration<double>(0.1234), 2), "0.12 s");
+  EXPECT_EQ(detail::seconds_text(duration<double>(1.5), 3), "1.500 s");
+  EXPECT_EQ(detail::seconds_text(duration<double>(7.6), 0), "8 s");
+}
+
 }  // namespace
 }  // namespace gtest_lockable

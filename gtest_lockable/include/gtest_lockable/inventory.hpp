@@ -1,19 +1,16 @@
 #pragma once
 
+// Inventories: the providers this library ships, and the validation every inventory goes
+// through. A provider of one's own implements gtest_lockable/extend/inventory_provider.hpp.
+
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-namespace gtest_lockable {
+#include "gtest_lockable/extend/inventory_provider.hpp"
 
-/// A validated inventory: the resources in file order, each a JSON object with an `id`.
-struct inventory {
-  /// Where the inventory came from (a path, a URI or `<memory>`), for messages.
-  std::string origin;
-  /// The resources, in the order the source lists them.
-  std::vector<nlohmann::json> resources;
-};
+namespace gtest_lockable {
 
 /// The text form of a resource id (a string as-is, an integer in decimal): the lock file name.
 std::string resource_id_text(const nlohmann::json& resource);
@@ -26,16 +23,6 @@ inventory make_inventory(nlohmann::json entries, std::string origin);
 
 /// Parses and validates inventory text; parse errors name `origin`, the line and the column.
 inventory parse_inventory(const std::string& text, std::string origin);
-
-/// Supplies the current inventory before each lock attempt.
-class inventory_provider {
- public:
-  virtual ~inventory_provider() = default;
-  /// The inventory as it is now; re-reads the source if it changed. Throws `error`.
-  virtual std::shared_ptr<const inventory> load() = 0;
-  /// Where the inventory comes from, for messages.
-  virtual std::string describe() const = 0;
-};
 
 /// An inventory held in memory (validated once, at construction).
 std::unique_ptr<inventory_provider> memory_inventory(nlohmann::json entries);

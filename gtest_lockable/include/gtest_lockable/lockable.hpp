@@ -91,6 +91,13 @@ struct options {
   seconds wait_notice_after{1.0};
 };
 
+/// How a lock call goes about it, beyond what it locks and how long it waits.
+struct lock_request {
+  /// The id of a resource to try first (e.g. the one CTest assigned); any other matching
+  /// resource is taken when it is busy. Empty: none.
+  std::string prefer;
+};
+
 /// Counters over all allocations made by one `lockable`.
 struct statistics {
   std::size_t allocations = 0;  ///< Resources handed out.
@@ -116,25 +123,13 @@ class lockable {
   lockable(lockable&&) noexcept;
   lockable& operator=(lockable&&) noexcept;
 
-  /// Locks one resource matching `requirements` (defaults merged in), waiting up to `timeout`
-  /// (0: one pass). Throws `error`: `no_match` at once when nothing in the inventory matches,
-  /// `timeout` naming the busy candidates and their holders, `invalid_*` for bad input. Waiters
-  /// on one lock folder take a freed resource in the order they started waiting.
-  allocation lock(const nlohmann::json& requirements, seconds timeout = seconds(0));
-  /// As above, with requirements as text (JSON or `key=value&...`).
-  allocation lock(std::string_view requirements, seconds timeout = seconds(0));
-  /// As above; a `std::string` is requirements text, not a JSON string.
-  allocation lock(const std::string& requirements, seconds timeout = seconds(0)) {
-    return lock(std::string_view(requirements), timeout);
-  }
-  /// As above; a string literal is requirements text, not a JSON string.
-  allocation lock(const char* requirements, seconds timeout = seconds(0)) {
-    return lock(std::string_view(requirements), timeout);
-  }
-
-  /// As above, trying the resource with id `prefer` first (e.g. the one CTest assigned); any
-  /// other matching resource is taken when it is busy.
-  allocation lock(const nlohmann::json& requirements, seconds timeout, const std::string& prefer);
+  /// Locks one resource matching `requirements` (JSON, or text: see `lock_requirements`;
+  /// defaults merged in), waiting up to `timeout` (0: one pass), as `request` asks. Throws
+  /// `error`: `no_match` at once when nothing in the inventory matches, `timeout` naming the busy
+  /// candidates and their holders, `invalid_*` for bad input. Waiters on one lock folder take a
+  /// freed resource in the order they started waiting.
+  allocation lock(const lock_requirements& requirements, seconds timeout = seconds(0),
+                  const lock_request& request = {});
 
   /// Locks one distinct resource for each element of `requirements`, all or nothing: while it
   /// waits it holds none of them. The result is in the order of `requirements`.
@@ -164,9 +159,6 @@ class lockable {
   const std::string& hostname() const;
 
  private:
-  std::vector<allocation> lock_all(const std::vector<nlohmann::json>& requirements, seconds timeout,
-                                   const std::string& prefer);
-
   struct impl;
   std::unique_ptr<impl> impl_;
 };

@@ -11,9 +11,7 @@ class query;
 
 namespace detail {
 struct query_node;
-/// Strings that every resource `q` matches holds as a string value (from the equalities the
-/// query requires), so that an inventory scan can skip entries that hold none of them. Internal.
-std::vector<std::string> required_strings(const query& q);
+struct query_access;  // the library's own look at a compiled query
 }  // namespace detail
 
 /// A requirements object compiled once into a matcher that is then run against many resources.
@@ -53,7 +51,7 @@ class query {
   static void check_depth(const nlohmann::json& requirements);
 
  private:
-  friend std::vector<std::string> detail::required_strings(const query& q);
+  friend struct detail::query_access;
   std::unique_ptr<const detail::query_node> root_;
 };
 

@@ -17,20 +17,16 @@
 #include "src/http/retry.hpp"
 #include "src/http/transport.hpp"
 #include "src/http/uri.hpp"
-#include "src/inventory/detail.hpp"
+#include "src/inventory/validate.hpp"
+#include "src/util/time_format.hpp"
 
 namespace gtest_lockable {
 namespace {
 
 using detail::http_failure;
 using detail::http_uri;
+using detail::seconds_text;
 using steady = std::chrono::steady_clock;
-
-std::string seconds_text(std::chrono::duration<double> s) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3g s", s.count());
-  return text;
-}
 
 std::string status_line(int status) {
   const auto text = detail::status_text(status);
@@ -318,11 +314,5 @@ std::unique_ptr<inventory_provider> http_inventory(const std::string& uri, http_
   }
   return std::make_unique<http_provider>(uri, detail::parse_http_uri(uri), std::move(opts));
 }
-
-namespace detail {
-std::unique_ptr<inventory_provider> http_inventory(const std::string& uri) {
-  return gtest_lockable::http_inventory(uri, http_options_from_env());
-}
-}  // namespace detail
 
 }  // namespace gtest_lockable

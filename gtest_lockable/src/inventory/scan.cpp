@@ -11,7 +11,9 @@
 #include <string_view>
 #include <utility>
 
-#include "src/inventory/detail.hpp"
+#include "src/inventory/filter.hpp"
+#include "src/inventory/validate.hpp"
+#include "src/query/hints.hpp"
 
 namespace gtest_lockable::detail {
 namespace {

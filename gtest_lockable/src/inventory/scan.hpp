@@ -10,7 +10,7 @@
 // The scanner accepts a plain subset of JSON: ASCII strings without escapes, numbers without
 // exponents. An entry outside it, or one whose id is not plainly valid, is parsed by nlohmann at
 // once; text the scanner cannot index at all goes to parse_inventory. Results and error messages
-// are therefore exactly parse_inventory's.
+// are therefore exactly parse_inventory's. The file provider (inventory.cpp) selects through it.
 
 #include <cstddef>
 #include <cstdint>

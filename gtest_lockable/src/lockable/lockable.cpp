@@ -5,7 +5,6 @@
 #include <mutex>
 #include <random>
 
-#include "src/inventory/detail.hpp"
 #include "src/util/json.hpp"
 #include "src/util/time_format.hpp"
 
@@ -30,12 +29,6 @@ std::string new_alloc_id() {
                 static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
                 static_cast<unsigned>(lo >> 48),
                 static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-  return text;
-}
-
-std::string format_seconds(seconds s) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3g s", s.count());
   return text;
 }
 
@@ -98,6 +91,32 @@ std::string busy_report(lock_store& store, std::vector<lock_status>& busy) {
   return text;
 }
 
+// One lock call's requirements, compiled before anything is locked, so that bad requirements
+// fail at once.
+struct compiled_requirements {
+  std::vector<json> effective;       // with the defaults merged in
+  std::vector<query> queries;        // one per requirement
+  std::vector<const query*> wanted;  // into `queries`
+};
+
+// What one look at the inventory offers.
+struct candidate_set {
+  inventory_selection found;  // the matching entries, which `entry_of` points into
+  // Per requirement, the ids of its matching entries in random order (which spreads the wear
+  // across devices), a preferred one first.
+  std::vector<std::vector<std::string>> ids;
+  std::map<std::string, const json*> entry_of;
+};
+
+void check_timeout(seconds timeout) {
+  if (!(timeout.count() >= 0) || timeout.count() > 1e9) {
+    throw error(errc::invalid_argument, "invalid timeout " + std::to_string(timeout.count()) +
+                                            ": give a number of seconds from 0 up");
+  }
+}
+
+steady::duration to_steady(seconds s) { return std::chrono::duration_cast<steady::duration>(s); }
+
 }  // namespace
 
 struct lockable::impl {
@@ -119,6 +138,159 @@ struct lockable::impl {
     stats.total_wait += waited;
     stats.longest_wait = std::max(stats.longest_wait, waited);
   }
+
+  json effective(const json& requirements) const {
+    query::check_depth(requirements);  // before the copy: copying JSON recurses once per level
+    return with_defaults(requirements, hostname);
+  }
+
+  compiled_requirements compile(const std::vector<json>& requirements) const {
+    compiled_requirements out;
+    for (const auto& r : requirements) {
+      out.effective.push_back(effective(r));
+      out.queries.emplace_back(out.effective.back());
+    }
+    for (const auto& q : out.queries) out.wanted.push_back(&q);
+    return out;
+  }
+
+  // Throws `no_match` when some requirement matches nothing, or they cannot all have distinct
+  // resources.
+  candidate_set look(const compiled_requirements& c, const std::string& prefer) const {
+    candidate_set out;
+    // Only the entries that match some requirement; a large inventory file is not parsed whole.
+    out.found = inventory->select(c.wanted);
+    out.ids.resize(c.queries.size());
+    for (std::size_t q = 0; q < c.queries.size(); ++q) {
+      auto& ids = out.ids[q];
+      for (const auto& resource : out.found.resources) {
+        // With one requirement, the selection matched every entry already.
+        if (c.queries.size() > 1 && !c.queries[q].matches(resource)) continue;
+        ids.push_back(resource_id_text(resource));
+        out.entry_of.emplace(ids.back(), &resource);
+      }
+      if (ids.empty()) {
+        throw error(errc::no_match, "no resource in " + inventory->describe() + " (" +
+                                        std::to_string(out.found.size) + " resources) matches " +
+                                        detail::json_excerpt(c.effective[q]));
+      }
+      std::shuffle(ids.begin(), ids.end(), random_engine());
+      const auto preferred = std::find(ids.begin(), ids.end(), prefer);
+      if (preferred != ids.end()) std::rotate(ids.begin(), preferred, preferred + 1);
+    }
+    if (assignment_finder(out.ids, {}).find().empty()) {
+      throw error(errc::no_match, "no " + std::to_string(c.queries.size()) +
+                                      " distinct resources in " + inventory->describe() +
+                                      " satisfy " + detail::json_excerpt(c.effective));
+    }
+    return out;
+  }
+
+  // Offers the store assignments of distinct candidates, leaving out those it found busy, until
+  // it takes one whole: returns its locks, with `ids` the assignment. Returns none when every
+  // assignment meets a busy resource; `busy` then names them with their holders.
+  std::vector<std::unique_ptr<lock_handle>> try_lock(const candidate_set& c,
+                                                     const lock_owner& owner,
+                                                     std::vector<std::string>& ids,
+                                                     std::vector<lock_status>& busy) const {
+    busy.clear();
+    std::vector<std::string> busy_ids;
+    while (true) {
+      ids = assignment_finder(c.ids, busy_ids).find();
+      if (ids.empty()) return {};
+      const std::size_t known = busy.size();
+      auto locks = store->try_lock_all(ids, owner, busy);
+      if (!locks.empty()) return locks;
+      if (busy.size() == known) {  // a store must say what was busy; do not spin
+        throw error(errc::lock_store, store->describe() + " refused " +
+                                          detail::json_excerpt(json(ids)) +
+                                          " without naming a holder");
+      }
+      for (std::size_t b = known; b < busy.size(); ++b) busy_ids.push_back(busy[b].resource_id);
+    }
+  }
+
+  std::vector<allocation> hand_out(const compiled_requirements& c, const candidate_set& found,
+                                   const std::vector<std::string>& ids,
+                                   std::vector<std::unique_ptr<lock_handle>> locks,
+                                   const std::string& alloc_base, steady::time_point queued) const {
+    const auto now = steady::now();
+    const auto wall = std::chrono::system_clock::now();
+    std::vector<allocation> out(ids.size());
+    for (std::size_t q = 0; q < ids.size(); ++q) {
+      allocation& a = out[q];
+      a.requirements_ = c.effective[q];
+      a.resource_id_ = ids[q];
+      a.resource_info_ = *found.entry_of.at(ids[q]);
+      a.alloc_id_ = ids.size() == 1 ? alloc_base : alloc_base + "-" + std::to_string(q);
+      a.queue_time_ = now - queued;
+      a.start_time_ = wall;
+      a.held_since_ = now;
+      a.lock_ = std::move(locks[q]);
+    }
+    return out;
+  }
+
+  // Gets in line and starts watching for releases. A caller that needs several resources has
+  // none kept for it: while it waits for some, the others stay free for everyone.
+  std::unique_ptr<wait_ticket> get_in_line(const candidate_set& c, const lock_owner& owner) const {
+    std::vector<std::string> ids;
+    for (const auto& list : c.ids) ids.insert(ids.end(), list.begin(), list.end());
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    auto ticket = store->enqueue(ids, c.ids.size() == 1, owner);
+    store->prepare_wait();
+    return ticket;
+  }
+
+  std::vector<allocation> lock_all(const std::vector<json>& requirements, seconds timeout,
+                                   const std::string& prefer) {
+    const auto queued = steady::now();
+    check_timeout(timeout);
+    if (requirements.empty()) return {};
+    const auto deadline = queued + to_steady(timeout);
+    const auto notice_at = queued + to_steady(wait_notice_after);
+    const compiled_requirements compiled = compile(requirements);
+    const lock_owner owner{hostname, new_alloc_id()};
+    std::unique_ptr<wait_ticket> in_line;  // our place among the waiters, once we wait
+    bool watching = false;
+    bool noticed = false;
+    std::vector<lock_status> busy;
+    try {
+      while (true) {
+        const candidate_set candidates = look(compiled, prefer);
+        std::vector<std::string> ids;
+        auto locks = try_lock(candidates, owner, ids, busy);
+        if (!locks.empty()) {
+          auto out = hand_out(compiled, candidates, ids, std::move(locks), owner.alloc_id, queued);
+          count(true, out.front().queue_time());
+          return out;
+        }
+        const auto now = steady::now();
+        if (now >= deadline) {
+          throw error(errc::timeout, "timed out after " + detail::seconds_text(timeout) +
+                                         " waiting for " +
+                                         detail::json_excerpt(compiled.effective) +
+                                         ": busy: " + busy_report(*store, busy));
+        }
+        if (!watching) {
+          // Then look again: a release between the last look and the watch is seen.
+          in_line = get_in_line(candidates, owner);
+          watching = true;
+          continue;
+        }
+        if (!noticed && on_wait && now >= notice_at) {
+          noticed = true;
+          on_wait(printable("waiting for " + detail::json_excerpt(compiled.effective) +
+                            ": busy: " + busy_report(*store, busy)));
+        }
+        store->wait(!noticed && on_wait ? std::min(deadline, notice_at) : deadline);
+      }
+    } catch (...) {
+      count(false, seconds(0));
+      throw;
+    }
+  }
 };
 
 lockable::lockable(options opts) : impl_(std::make_unique<impl>()) {
@@ -139,151 +311,25 @@ lockable::lockable(lockable&&) noexcept = default;
 lockable& lockable::operator=(lockable&&) noexcept = default;
 
 json lockable::effective_requirements(const json& requirements) const {
-  query::check_depth(requirements);  // before the copy: copying JSON recurses once per level
-  return with_defaults(requirements, impl_->hostname);
+  return impl_->effective(requirements);
 }
 
-allocation lockable::lock(const json& requirements, seconds timeout) {
-  return lock(requirements, timeout, std::string());
-}
-
-allocation lockable::lock(const json& requirements, seconds timeout, const std::string& prefer) {
-  query::check_depth(requirements);  // before the copy: copying JSON recurses once per level
-  auto many = lock_all({requirements}, timeout, prefer);
+allocation lockable::lock(const lock_requirements& requirements, seconds timeout,
+                          const lock_request& request) {
+  // Before the copy: copying JSON recurses once per level.
+  query::check_depth(requirements.value());
+  auto many = impl_->lock_all({requirements.value()}, timeout, request.prefer);
   return std::move(many.front());
-}
-
-allocation lockable::lock(std::string_view requirements, seconds timeout) {
-  return lock(parse_requirements(requirements), timeout);
 }
 
 std::vector<allocation> lockable::lock_many(const std::vector<json>& requirements,
                                             seconds timeout) {
-  return lock_all(requirements, timeout, std::string());
-}
-
-std::vector<allocation> lockable::lock_all(const std::vector<json>& requirements, seconds timeout,
-                                           const std::string& prefer) {
-  const auto queued = steady::now();
-  if (!(timeout.count() >= 0) || timeout.count() > 1e9) {
-    throw error(errc::invalid_argument, "invalid timeout " + std::to_string(timeout.count()) +
-                                            ": give a number of seconds from 0 up");
-  }
-  if (requirements.empty()) return {};
-  const auto deadline = queued + std::chrono::duration_cast<steady::duration>(timeout);
-  // Compile every query before anything is locked, so bad requirements fail at once.
-  std::vector<json> effective;
-  std::vector<query> queries;
-  for (const auto& r : requirements) {
-    effective.push_back(effective_requirements(r));
-    queries.emplace_back(effective.back());
-  }
-  std::vector<const query*> wanted;
-  for (const auto& q : queries) wanted.push_back(&q);
-  const std::string alloc_base = new_alloc_id();
-  const lock_owner owner{impl_->hostname, alloc_base};
-  std::unique_ptr<wait_ticket> in_line;  // our place among the waiters, once we wait
-  bool watching = false;
-  bool noticed = false;
-  std::vector<lock_status> busy;
-  try {
-    while (true) {
-      // Only the entries that match some requirement; a large inventory file is not parsed whole.
-      const auto found = detail::select_resources(*impl_->inventory, wanted);
-      // Candidates per requirement, in random order: spreads the wear across devices.
-      std::vector<std::vector<std::string>> candidates(queries.size());
-      std::map<std::string, const json*> entry_of;  // matching entries, for resource_info
-      for (std::size_t q = 0; q < queries.size(); ++q) {
-        for (const auto& resource : found.resources) {
-          // With one requirement, the selection matched every entry already.
-          if (queries.size() > 1 && !queries[q].matches(resource)) continue;
-          candidates[q].push_back(resource_id_text(resource));
-          entry_of.emplace(candidates[q].back(), &resource);
-        }
-        if (candidates[q].empty()) {
-          throw error(errc::no_match, "no resource in " + impl_->inventory->describe() + " (" +
-                                          std::to_string(found.size) + " resources) matches " +
-                                          detail::json_excerpt(effective[q]));
-        }
-        std::shuffle(candidates[q].begin(), candidates[q].end(), random_engine());
-        const auto preferred = std::find(candidates[q].begin(), candidates[q].end(), prefer);
-        if (preferred != candidates[q].end())
-          std::rotate(candidates[q].begin(), preferred, preferred + 1);
-      }
-      if (assignment_finder(candidates, {}).find().empty()) {
-        throw error(errc::no_match, "no " + std::to_string(queries.size()) +
-                                        " distinct resources in " + impl_->inventory->describe() +
-                                        " satisfy " + detail::json_excerpt(effective));
-      }
-      busy.clear();
-      std::vector<std::string> busy_ids;
-      while (true) {
-        const auto ids = assignment_finder(candidates, busy_ids).find();
-        if (ids.empty()) break;
-        const std::size_t known = busy.size();
-        auto locks = impl_->store->try_lock_all(ids, owner, busy);
-        if (!locks.empty()) {
-          const auto now = steady::now();
-          const auto wall = std::chrono::system_clock::now();
-          std::vector<allocation> out(ids.size());
-          for (std::size_t q = 0; q < ids.size(); ++q) {
-            allocation& a = out[q];
-            a.requirements_ = effective[q];
-            a.resource_id_ = ids[q];
-            a.resource_info_ = *entry_of.at(ids[q]);
-            a.alloc_id_ = ids.size() == 1 ? alloc_base : alloc_base + "-" + std::to_string(q);
-            a.queue_time_ = now - queued;
-            a.start_time_ = wall;
-            a.held_since_ = now;
-            a.lock_ = std::move(locks[q]);
-          }
-          impl_->count(true, now - queued);
-          return out;
-        }
-        if (busy.size() == known) {  // a store must say what was busy; do not spin
-          throw error(errc::lock_store, impl_->store->describe() + " refused " +
-                                            detail::json_excerpt(json(ids)) +
-                                            " without naming a holder");
-        }
-        for (std::size_t b = known; b < busy.size(); ++b) busy_ids.push_back(busy[b].resource_id);
-      }
-      const auto now = steady::now();
-      if (now >= deadline) {
-        throw error(errc::timeout, "timed out after " + format_seconds(timeout) + " waiting for " +
-                                       detail::json_excerpt(effective) +
-                                       ": busy: " + busy_report(*impl_->store, busy));
-      }
-      if (!watching) {
-        // Get in line, watch, then look again: a release between the last look and the watch is
-        // seen. A caller that needs several resources has none kept for it: while it waits for
-        // some, the others stay free for everyone.
-        std::vector<std::string> ids;
-        for (const auto& list : candidates) ids.insert(ids.end(), list.begin(), list.end());
-        std::sort(ids.begin(), ids.end());
-        ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-        in_line = impl_->store->enqueue(ids, candidates.size() == 1, owner);
-        impl_->store->prepare_wait();
-        watching = true;
-        continue;
-      }
-      const auto notice_at =
-          queued + std::chrono::duration_cast<steady::duration>(impl_->wait_notice_after);
-      if (!noticed && impl_->on_wait && now >= notice_at) {
-        noticed = true;
-        impl_->on_wait(printable("waiting for " + detail::json_excerpt(effective) +
-                                 ": busy: " + busy_report(*impl_->store, busy)));
-      }
-      impl_->store->wait(!noticed && impl_->on_wait ? std::min(deadline, notice_at) : deadline);
-    }
-  } catch (...) {
-    impl_->count(false, seconds(0));
-    throw;
-  }
+  return impl_->lock_all(requirements, timeout, std::string());
 }
 
 std::vector<json> lockable::select(const json& requirements) {
   const query q(effective_requirements(requirements));
-  return detail::select_resources(*impl_->inventory, {&q}).resources;
+  return impl_->inventory->select({&q}).resources;
 }
 
 std::vector<lock_status> lockable::status(const json& requirements) {

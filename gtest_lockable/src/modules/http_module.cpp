@@ -1,5 +1,5 @@
-// libgtest_lockable_http.so: one HTTP request at a time with cpp-httplib. Loaded by the core with
-// dlopen (see http_transport.hpp); this is the only file of the library that includes httplib.h.
+// libgtest_lockable_http.so: one HTTP request at a time with cpp-httplib. Loaded by the core
+// with dlopen (see src/http/transport.hpp); the only file of the library that includes httplib.h.
 
 #include <httplib.h>
 #include <openssl/x509.h>
@@ -9,12 +9,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <exception>
 #include <memory>
 #include <string>
 
 #include "src/http/transport.hpp"
+#include "src/util/time_format.hpp"
 
 namespace gtest_lockable::detail {
 namespace {
@@ -24,11 +24,8 @@ std::string lower(std::string text) {
   return text;
 }
 
-std::string seconds_text(std::chrono::microseconds d) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3g s", static_cast<double>(d.count()) / 1e6);
-  return text;
-}
+constexpr const char* read_failure =
+    "the connection was closed, or stayed silent past the read timeout of ";
 
 // httplib 0.11 as Debian builds it sends without MSG_NOSIGNAL. It checks that a connection is
 // alive before each write, but the server can close it just after that check (killed,
@@ -76,51 +73,42 @@ class sigpipe_guard {
 void describe_error(httplib::Error error, const httplib::SSLClient* ssl, const http_request& req,
                     http_response& out) {
   using httplib::Error;
-  switch (error) {
-    case Error::Connection:
-      out.failure = http_failure::connect;
-      out.failure_text = "cannot connect";
-      return;
-    case Error::ConnectionTimeout:
-      out.failure = http_failure::connect;
-      out.failure_text = "no connection within " + seconds_text(req.connect_timeout);
-      return;
-    case Error::Read:
-    case Error::Write:
-      out.failure = http_failure::io;
-      out.failure_text = "the connection was closed, or stayed silent past the read timeout of " +
-                         seconds_text(req.read_timeout);
-      return;
-    case Error::Canceled:
-      out.failure = http_failure::cancelled;
-      out.failure_text = "the transfer was ended by its receiver";
-      return;
-    case Error::SSLConnection:
-      out.failure = http_failure::tls;
-      out.failure_text = "the TLS handshake failed";
-      return;
-    case Error::SSLLoadingCerts:
-      out.failure = http_failure::tls;
-      out.failure_text = req.ca_file.empty()
-                             ? "cannot load the system's CA certificates"
-                             : "cannot load CA certificates from '" + req.ca_file + "'";
-      return;
-    case Error::SSLServerVerification: {
-      out.failure = http_failure::tls;
-      const long result = ssl != nullptr ? ssl->get_openssl_verify_result() : X509_V_OK;
-      out.failure_text = "the server's certificate is not trusted: " +
-                         std::string(result == X509_V_OK ? "it does not name host " + req.host
-                                                         : X509_verify_cert_error_string(result));
-      return;
-    }
-    case Error::Compression:
-      out.failure = http_failure::other;
-      out.failure_text = "cannot decompress the response";
-      return;
-    default:
-      out.failure = http_failure::other;
-      out.failure_text = "HTTP client error " + httplib::to_string(error);
-      return;
+  struct known_error {
+    Error error;
+    http_failure failure;
+    const char* text;
+  };
+  static const known_error known[] = {
+      {Error::Connection, http_failure::connect, "cannot connect"},
+      {Error::ConnectionTimeout, http_failure::connect, "no connection within "},
+      {Error::Read, http_failure::io, read_failure},
+      {Error::Write, http_failure::io, read_failure},
+      {Error::Canceled, http_failure::cancelled, "the transfer was ended by its receiver"},
+      {Error::SSLConnection, http_failure::tls, "the TLS handshake failed"},
+      {Error::SSLLoadingCerts, http_failure::tls, "cannot load "},
+      {Error::SSLServerVerification, http_failure::tls,
+       "the server's certificate is not trusted: "},
+      {Error::Compression, http_failure::other, "cannot decompress the response"},
+  };
+  out.failure = http_failure::other;
+  out.failure_text = "HTTP client error " + httplib::to_string(error);
+  for (const auto& k : known) {
+    if (k.error != error) continue;
+    out.failure = k.failure;
+    out.failure_text = k.text;
+  }
+  // The ones whose text needs the request or the TLS session.
+  if (error == Error::ConnectionTimeout) {
+    out.failure_text += seconds_text(req.connect_timeout);
+  } else if (error == Error::Read || error == Error::Write) {
+    out.failure_text += seconds_text(req.read_timeout);
+  } else if (error == Error::SSLLoadingCerts) {
+    out.failure_text += req.ca_file.empty() ? "the system's CA certificates"
+                                            : "CA certificates from '" + req.ca_file + "'";
+  } else if (error == Error::SSLServerVerification) {
+    const long result = ssl != nullptr ? ssl->get_openssl_verify_result() : X509_V_OK;
+    out.failure_text += result == X509_V_OK ? "it does not name host " + req.host
+                                            : std::string(X509_verify_cert_error_string(result));
   }
 }
 

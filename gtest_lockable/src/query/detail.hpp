@@ -1,6 +1,6 @@
 #pragma once
 
-// Internals of the query compiler, shared by query.cpp, query_operators.cpp and query_regex.cpp.
+// Internals of the query compiler, shared by query.cpp, operators.cpp and regex.cpp.
 //
 // A query compiles into a tree of nodes. Every leaf holds a pre-split path (from the root: the
 // resource, or the element an $elemMatch is looking at) and a test on the values found there, so

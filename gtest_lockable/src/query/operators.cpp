@@ -15,29 +15,23 @@ namespace {
 // Numbers order with numbers (8 < 8.5), strings with strings (bytewise, i.e. by code point),
 // booleans with booleans (false < true). Any other pair, null and arrays and objects included,
 // is not ordered: the comparison is false, never an error.
-enum class order { lt, lte, gt, gte };
+// The outcomes of a comparison that a comparison operator accepts: $gte is `greater | equal`.
+constexpr unsigned less = 1;
+constexpr unsigned equal = 2;
+constexpr unsigned greater = 4;
 
 struct order_test {
   static constexpr bool expand_arrays = true;
   json value;
-  order op;
+  unsigned accepts;  // of less, equal, greater
   bool operator()(const json& v) const {
     const bool comparable = (v.is_number() && value.is_number()) ||
                             (v.is_string() && value.is_string()) ||
                             (v.is_boolean() && value.is_boolean());
     if (!comparable) return false;
     const int c = v.is_number() ? compare_numbers(v, value) : v < value ? -1 : value < v ? 1 : 0;
-    switch (op) {
-      case order::lt:
-        return c == -1;
-      case order::lte:
-        return c == -1 || c == 0;
-      case order::gt:
-        return c == 1;
-      case order::gte:
-        return c == 1 || c == 0;
-    }
-    return false;
+    const unsigned outcome = c == -1 ? less : c == 0 ? equal : c == 1 ? greater : 0;
+    return (accepts & outcome) != 0;
   }
 };
 
@@ -94,49 +88,21 @@ struct mod_test {
   }
 };
 
-enum type_bits : unsigned {
-  t_null = 1,
-  t_bool = 2,
-  t_int = 4,
-  t_float = 8,
-  t_string = 16,
-  t_array = 32,
-  t_object = 64,
-};
+// A bit per JSON type, from nlohmann's type tag; JSON integers are one type, however stored.
+constexpr unsigned bit_of(json::value_t type) { return 1u << static_cast<unsigned>(type); }
+constexpr unsigned t_null = bit_of(json::value_t::null);
+constexpr unsigned t_bool = bit_of(json::value_t::boolean);
+constexpr unsigned t_int =
+    bit_of(json::value_t::number_integer) | bit_of(json::value_t::number_unsigned);
+constexpr unsigned t_float = bit_of(json::value_t::number_float);
+constexpr unsigned t_string = bit_of(json::value_t::string);
+constexpr unsigned t_array = bit_of(json::value_t::array);
+constexpr unsigned t_object = bit_of(json::value_t::object);
 
 struct type_test {
   static constexpr bool expand_arrays = true;
   unsigned mask;
-  bool operator()(const json& v) const {
-    unsigned bit = 0;
-    switch (v.type()) {
-      case json::value_t::null:
-        bit = t_null;
-        break;
-      case json::value_t::boolean:
-        bit = t_bool;
-        break;
-      case json::value_t::number_integer:
-      case json::value_t::number_unsigned:
-        bit = t_int;
-        break;
-      case json::value_t::number_float:
-        bit = t_float;
-        break;
-      case json::value_t::string:
-        bit = t_string;
-        break;
-      case json::value_t::array:
-        bit = t_array;
-        break;
-      case json::value_t::object:
-        bit = t_object;
-        break;
-      default:
-        break;
-    }
-    return (mask & bit) != 0;
-  }
+  bool operator()(const json& v) const { return (mask & bit_of(v.type())) != 0; }
 };
 
 struct size_test {
@@ -295,10 +261,10 @@ node_ptr compile_operator(const std::string& op, const json& arg, const json& ob
                           const scope& s) {
   if (op == "$eq") return make_field(s, equals_test{arg});
   if (op == "$ne") return negate(make_field(s, equals_test{arg}));
-  if (op == "$gt") return make_field(s, order_test{arg, order::gt});
-  if (op == "$gte") return make_field(s, order_test{arg, order::gte});
-  if (op == "$lt") return make_field(s, order_test{arg, order::lt});
-  if (op == "$lte") return make_field(s, order_test{arg, order::lte});
+  if (op == "$gt") return make_field(s, order_test{arg, greater});
+  if (op == "$gte") return make_field(s, order_test{arg, greater | equal});
+  if (op == "$lt") return make_field(s, order_test{arg, less});
+  if (op == "$lte") return make_field(s, order_test{arg, less | equal});
   if (op == "$in" || op == "$nin") {
     if (!arg.is_array()) fail_at(op, s, "needs an array, got " + type_of(arg));
     auto node = make_field(s, in_test{arg});

@@ -6,6 +6,7 @@
 
 #include "gtest_lockable/error.hpp"
 #include "src/query/detail.hpp"
+#include "src/query/hints.hpp"
 #include "src/util/json.hpp"
 
 namespace gtest_lockable {
@@ -35,31 +36,22 @@ std::string type_of(const json& value) {
 
 namespace {
 
-class all_node final : public query_node {
+// $and (`all`: every child matches) and $or (some child does).
+template <bool all>
+class list_node final : public query_node {
  public:
-  explicit all_node(node_list children) : children_(std::move(children)) {}
+  explicit list_node(node_list children) : children_(std::move(children)) {}
   void required_strings(std::vector<std::string>& out) const override {
-    for (const auto& child : children_) child->required_strings(out);
+    // A match of every child holds what each requires; a match of one child, nothing certain.
+    if constexpr (all) {
+      for (const auto& child : children_) child->required_strings(out);
+    }
   }
   bool matches(const json& root) const override {
     for (const auto& child : children_) {
-      if (!child->matches(root)) return false;
+      if (child->matches(root) != all) return !all;
     }
-    return true;
-  }
-
- private:
-  node_list children_;
-};
-
-class any_node final : public query_node {
- public:
-  explicit any_node(node_list children) : children_(std::move(children)) {}
-  bool matches(const json& root) const override {
-    for (const auto& child : children_) {
-      if (child->matches(root)) return true;
-    }
-    return false;
+    return all;
   }
 
  private:
@@ -130,10 +122,12 @@ node_ptr compile_not(const json& arg, const scope& s) {
 
 node_ptr all_of(node_list children) {
   if (children.size() == 1) return std::move(children.front());
-  return std::make_unique<all_node>(std::move(children));
+  return std::make_unique<list_node<true>>(std::move(children));
 }
 
-node_ptr any_of(node_list children) { return std::make_unique<any_node>(std::move(children)); }
+node_ptr any_of(node_list children) {
+  return std::make_unique<list_node<false>>(std::move(children));
+}
 
 node_ptr none_of(node_list children) { return negate(any_of(std::move(children))); }
 
@@ -186,9 +180,13 @@ query& query::operator=(query&&) noexcept = default;
 
 bool query::matches(const nlohmann::json& resource) const { return root_->matches(resource); }
 
+struct detail::query_access {
+  static const query_node& root(const query& q) { return *q.root_; }
+};
+
 std::vector<std::string> detail::required_strings(const query& q) {
   std::vector<std::string> out;
-  q.root_->required_strings(out);
+  query_access::root(q).required_strings(out);
   return out;
 }
 

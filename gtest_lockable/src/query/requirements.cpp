@@ -97,14 +97,18 @@ json parse_requirements(std::string_view text) {
   return parsed;
 }
 
+lock_requirements::lock_requirements(std::string_view text) : owned_(parse_requirements(text)) {}
+
 json with_defaults(json requirements, const std::string& hostname) {
   if (!requirements.is_object()) {
     fail("must be a JSON object, got " + std::string(requirements.type_name()));
   }
   json merged = {{"hostname", hostname}, {"online", true}};
   for (auto& [key, value] : requirements.items()) merged[key] = std::move(value);
-  for (auto it = merged.begin(); it != merged.end();) {
-    it = it->is_null() ? merged.erase(it) : std::next(it);
+  // As py-lockable: a null removes only these defaults. Any other null stays in the query, an
+  // equality with null (the field exists and is null), as py-lockable's matcher reads it.
+  for (const char* removable : {"hostname", "online"}) {
+    if (merged[removable].is_null()) merged.erase(removable);
   }
   return merged;
 }

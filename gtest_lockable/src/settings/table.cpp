@@ -50,7 +50,7 @@ const std::vector<setting_spec> specs = {
      {"--lockable_requirements", "REQUIREMENTS", [] { return std::string("{}"); }, nullptr},
      "requirements of the resource to lock: a JSON object ({\"type\": \"board\"}) or "
      "key=value&key2=value2 (a.b=x nests, true/false are booleans); hostname (this host's "
-     "name unless set) and online=true are added unless given, and a null value removes one",
+     "name unless set) and online=true are added unless given, and a null for either removes it",
      store_requirements},
     {"resources",
      env::resources,

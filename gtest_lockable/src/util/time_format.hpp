@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <string>
 
+#include "gtest_lockable/internal/time_format.hpp"  // seconds_text
+
 namespace gtest_lockable::detail {
 
 /// `t` as ISO 8601 UTC with milliseconds, e.g. `2026-11-26T18:50:17.123Z`.

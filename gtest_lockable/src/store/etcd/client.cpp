@@ -1,11 +1,11 @@
 #include "src/store/etcd/client.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <cstdlib>
 #include <thread>
 
 #include "gtest_lockable/error.hpp"
+#include "src/util/time_format.hpp"
 
 namespace gtest_lockable::detail {
 namespace {
@@ -20,12 +20,6 @@ constexpr seconds max_connect_time{1.0};
 constexpr seconds min_attempt_time{0.05};
 // Pause between rounds over endpoints that all failed, so that a down cluster is not hammered.
 constexpr std::chrono::milliseconds round_pause{100};
-
-std::string format_seconds(seconds s) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f s", s.count());
-  return text;
-}
 
 std::chrono::microseconds micros(seconds t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::max(t, min_attempt_time));
@@ -150,7 +144,7 @@ etcd_reply etcd_client::call(const std::string& path, const json& body, seconds 
         tried += (tried.empty() ? "" : ", ") + endpoints_[i].text() + " (" + failures[i] + ")";
       }
       throw error(errc::lock_store, "cannot reach etcd at " + tried + " for " +
-                                        format_seconds(now - start) + " (" + path +
+                                        seconds_text(now - start, 1) + " (" + path +
                                         "); check that etcd runs there, or fix the lock server");
     }
     // A stale keep-alive connection fails once; a second failure in a row of every endpoint

@@ -1,6 +1,6 @@
-// A minimal client of etcd's v3 JSON gateway (see docs/design.md): the few calls the etcd lock store
-// needs, over plain HTTP, failing over between the endpoints of one cluster. The requests go
-// through the HTTP module (http_transport.hpp), loaded when the first client is made, so a
+// A minimal client of etcd's v3 JSON gateway (see docs/design.md): the few calls the etcd lock
+// store needs, over plain HTTP, failing over between the endpoints of one cluster. The requests go
+// through the HTTP module (src/http/transport.hpp), loaded when the first client is made, so a
 // process that never uses etcd never loads cpp-httplib or OpenSSL.
 #pragma once
 

@@ -1,9 +1,9 @@
 #include "src/store/etcd/lease_keeper.hpp"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "gtest_lockable/error.hpp"
+#include "src/util/time_format.hpp"
 
 namespace gtest_lockable::detail {
 namespace {
@@ -12,12 +12,6 @@ using seconds = lease_keeper::seconds;
 using steady = lease_keeper::steady;
 
 steady::duration to_steady(seconds s) { return std::chrono::duration_cast<steady::duration>(s); }
-
-std::string format_seconds(seconds s) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f s", s.count());
-  return text;
-}
 
 // After a failed renewal, try again soon (the lease's remaining life is at stake), but not in
 // a tight loop.
@@ -110,8 +104,8 @@ std::string lease_keeper::renew(entry& e) {
   }
   const auto now = steady::now();
   if (now >= expires) {
-    return "etcd did not renew its lease for " + format_seconds(now - e.confirmed) +
-           ", longer than its TTL of " + format_seconds(e.lease->ttl) + ": " + failure;
+    return "etcd did not renew its lease for " + seconds_text(now - e.confirmed, 1) +
+           ", longer than its TTL of " + seconds_text(e.lease->ttl, 1) + ": " + failure;
   }
   e.due = std::min(expires, now + to_steady(retry_interval(e.lease->ttl)));
   return {};

@@ -21,7 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "gtest_lockable/lock_store.hpp"
+#include "gtest_lockable/extend/lock_store.hpp"
 
 namespace gtest_lockable::detail {
 

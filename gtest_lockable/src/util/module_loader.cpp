@@ -1,4 +1,4 @@
-#include "src/modules/loader.hpp"
+#include "src/util/module_loader.hpp"
 
 #include <dlfcn.h>
 #include <unistd.h>
