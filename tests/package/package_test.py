@@ -306,6 +306,21 @@ t() {  # prints what completing the line gives, one candidate a line, after a ':
 
 def deb(args):
     """cpack -G DEB over the build tree; the .deb's fields and files; unpacked and used."""
+    # What `cmake --workflow --preset deb` runs: a /usr tree without tests, packaged as a DEB.
+    with open(os.path.join(args.source_dir, "CMakePresets.json")) as f:
+        presets = json.load(f)
+    configure = {p["name"]: p for p in presets["configurePresets"]}["deb"]
+    expect(configure["cacheVariables"].get("CMAKE_INSTALL_PREFIX") == "/usr" and
+           configure["cacheVariables"].get("GTEST_LOCKABLE_BUILD_TESTS") == "OFF",
+           "configure preset deb: %s" % configure)
+    package_preset = {p["name"]: p for p in presets["packagePresets"]}["deb"]
+    expect(package_preset.get("generators") == ["DEB"] and
+           package_preset.get("configurePreset") == "deb", "package preset deb: %s" % package_preset)
+    workflow = {p["name"]: p for p in presets["workflowPresets"]}["deb"]
+    expect([(s["type"], s["name"]) for s in workflow["steps"]] ==
+           [("configure", "deb"), ("build", "deb"), ("package", "deb")],
+           "workflow preset deb: %s" % workflow)
+
     out = os.path.join(args.work, "deb")
     shutil.rmtree(out, ignore_errors=True)
     start = time.monotonic()
