@@ -45,3 +45,6 @@ install(FILES
   ${PROJECT_SOURCE_DIR}/cmake/GtestLockableList.cmake
   ${PROJECT_SOURCE_DIR}/cmake/GtestLockableSpec.cmake
   DESTINATION ${GTEST_LOCKABLE_INSTALL_CMAKEDIR})
+
+# The man page, bash completion, pkg-config file and the Debian package settings.
+include(${PROJECT_SOURCE_DIR}/cmake/packaging.cmake)

@@ -6,16 +6,23 @@
   package_test.py scheduling --prefix P --work W
   package_test.py two_calls  --prefix P --work W
   package_test.py core_only  --prefix P --work W
+  package_test.py man        --lockable L --page lockable.1.gz
+  package_test.py completion --bindir D --script lockable.bash
+  package_test.py deb        --build-dir B --cpack CPACK --work W
+  package_test.py install_deps --source-dir S
 
 Each configures, builds and runs a small project with the cmake and ctest that run this script.
 """
 import argparse
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -45,19 +52,39 @@ def expect(condition, message):
         sys.exit("FAILED: " + message)
 
 
+def cache_value(build_dir, name):
+    with open(os.path.join(build_dir, "CMakeCache.txt")) as f:
+        for line in f:
+            key, _, value = line.rstrip("\n").partition("=")
+            if key.split(":")[0] == name:
+                return value
+    sys.exit("FAILED: %s not in %s/CMakeCache.txt" % (name, build_dir))
+
+
+def installed_files(build_dir):
+    """What an installation of build_dir has, relative to its prefix."""
+    libdir = cache_value(build_dir, "CMAKE_INSTALL_LIBDIR")
+    cmakedir = cache_value(build_dir, "GTEST_LOCKABLE_INSTALL_CMAKEDIR")
+    return [cmakedir + "/gtest_lockableConfig.cmake",
+            cmakedir + "/gtest_lockableConfigVersion.cmake",
+            cmakedir + "/GtestLockable.cmake",
+            libdir + "/libgtest_lockable_core.a",
+            libdir + "/libgtest_lockable_http.so", libdir + "/libgtest_lockable_regex.so",
+            libdir + "/pkgconfig/gtest_lockable.pc",
+            "include/gtest_lockable/lockable.hpp", "include/gtest_lockable/gtest.hpp",
+            "bin/lockable", "share/man/man1/lockable.1.gz",
+            "share/bash-completion/completions/lockable"]
+
+
 def install(args):
     shutil.rmtree(args.prefix, ignore_errors=True)
     run([args.cmake, "--install", args.build_dir, "--prefix", args.prefix])
-    for path in ["lib/cmake/gtest_lockable/gtest_lockableConfig.cmake",
-                 "lib/cmake/gtest_lockable/gtest_lockableConfigVersion.cmake",
-                 "lib/cmake/gtest_lockable/GtestLockable.cmake",
-                 "include/gtest_lockable/lockable.hpp", "include/gtest_lockable/gtest.hpp",
-                 "bin/lockable"]:
+    for path in installed_files(args.build_dir):
         expect(os.path.exists(os.path.join(args.prefix, path)), "not installed: " + path)
 
 
-def consumer(args):
-    build = os.path.join(args.work, "consumer-" + args.mode)
+def consumer(args, name=None):
+    build = os.path.join(args.work, name or "consumer-" + args.mode)
     shutil.rmtree(build, ignore_errors=True)
     locks = tempfile.mkdtemp(prefix="package_test_locks.")
     try:
@@ -165,6 +192,223 @@ def core_only(args):
     finally:
         shutil.rmtree(locks, ignore_errors=True)
 
+def install_deps(args):
+    """scripts/install-deps with apt-get, dpkg-query and sudo faked: what it would install."""
+    fake = tempfile.mkdtemp(prefix="package_test_apt.")
+    try:
+        log = os.path.join(fake, "apt.log")
+        for name, body in [("dpkg-query", "exit 1"),  # nothing is installed
+                           ("apt-get", 'echo "$@" >> "%s"' % log), ("sudo", 'exec "$@"')]:
+            with open(os.path.join(fake, name), "w") as f:
+                f.write("#!/bin/sh\n%s\n" % body)
+            os.chmod(os.path.join(fake, name), 0o755)
+        env = dict(os.environ, PATH=fake + os.pathsep + os.environ["PATH"])
+        script = os.path.join(args.source_dir, "scripts", "install-deps")
+
+        def requested(*flags):
+            if os.path.exists(log):
+                os.unlink(log)
+            run(["bash", script] + list(flags), env=env)
+            with open(log) as f:
+                return [w for line in f if "install" in line.split() for w in line.split()
+                        if not w.startswith("-") and w != "install"]
+        main_job = requested()
+        for p in ["cmake", "libgtest-dev", "nlohmann-json3-dev", "dpkg-dev", "file"]:
+            expect(p in main_job, "install-deps does not install %s: %s" % (p, main_job))
+        for p in ["etcd-server", "etcd-client", "man-db", "openssl", "libbenchmark-dev"]:
+            expect(p not in main_job, "install-deps without --tests installs %s" % p)
+        tests = requested("--tests")
+        expect({"etcd-server", "etcd-client", "man-db", "openssl"} <= set(tests),
+               "install-deps --tests: %s" % tests)
+        expect("libbenchmark-dev" in requested("--bench"), "install-deps --bench")
+        bad = subprocess.run(["bash", script, "--frobnicate"], env=env, capture_output=True,
+                             text=True)
+        expect(bad.returncode == 64 and len(bad.stderr.splitlines()) == 1 and
+               "--frobnicate" in bad.stderr, "install-deps --frobnicate: %r" % (bad,))
+        with open(os.path.join(args.source_dir, ".ci", "run")) as f:
+            expect("bash scripts/install-deps --tests\n" in f.read(), ".ci/run passes no --tests")
+        print("install-deps: %d packages, %d with --tests" % (len(main_job), len(tests)))
+    finally:
+        shutil.rmtree(fake, ignore_errors=True)
+
+
+def help_options(help_text):
+    return re.findall(r"^  (--?[a-z][a-z0-9-]*)", help_text, re.M)
+
+
+def man(args, lockable=None, page=None):
+    """`man -l` renders lockable(1), and the page says what `lockable --help` says."""
+    lockable, page = lockable or args.lockable, page or args.page
+    help_text = run([lockable, "--help"])
+    env = dict(os.environ, MANWIDTH="100", MANPAGER="cat", PAGER="cat", LC_ALL="C.UTF-8")
+    rendered = run(["man", "-l", page], env=env)
+    # Words groff hyphenated at a line end, joined again.
+    rendered = re.sub("\u2010\n\\s*", "", rendered)
+    for section in ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "EXAMPLE"]:
+        expect(re.search("^" + section + "$", rendered, re.M), "no %s in the page" % section)
+    options = help_options(help_text)
+    expect(len(options) >= 10, "--help lists no options: %s" % options)
+    page_options = set(re.findall(r"^ {7}(--?[a-z][a-z0-9-]*)", rendered, re.M))
+    expect(set(options) == page_options,
+           "options: --help has %s, the page %s" % (sorted(options), sorted(page_options)))
+    # Every word of --help (but its headings) is in the page.
+    body = [line for line in help_text.splitlines() if not re.match(r"^\S.*:$", line)]
+    words = set(re.findall(r"\S+", "\n".join(body).replace("Usage:", "")))
+    missing = words - set(re.findall(r"\S+", rendered))
+    expect(not missing, "words of --help not in the page: %s" % sorted(missing))
+    print("man -l: %d options, %d words of --help, all in the page" % (len(options), len(words)))
+
+
+def completion(args, bindir=None, script=None):
+    """The bash completion, run under bash with the lockable it completes for on PATH."""
+    bindir, script = bindir or args.bindir, script or args.script
+    inventory = os.path.join(args.source_dir, "examples", "resources.json")
+    with open(inventory) as f:
+        ids = sorted(r["id"] for r in json.load(f))
+    driver = r"""
+set -u
+source "$1"
+complete -p lockable
+t() {  # prints what completing the line gives, one candidate a line, after a ':' line
+  COMP_LINE=$1; COMP_POINT=${#1}; COMPREPLY=()
+  read -r -a COMP_WORDS <<<"$1"; [[ $1 == *' ' ]] && COMP_WORDS+=('')
+  COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+  _lockable lockable
+  echo ":$1"; printf '%s\n' "${COMPREPLY[@]}"
+}
+"""
+    lines = ["lockable --req", "lockable --sta", "lockable --quiet --js",
+             "lockable --resources %s --requirements id=" % inventory,
+             "lockable --resources=%s --requirements type=board&id=example_board_" % inventory,
+             "lockable --requirements=id=example_board_2", "lockable --timeout 3 -- ech"]
+    driver += "".join("t %s\n" % shlex.quote(line) for line in lines)
+    env = dict(os.environ, PATH=bindir + os.pathsep + os.environ["PATH"],
+               LOCKABLE_RESOURCES=inventory)
+    out = run(["bash", "--norc", "--noprofile", "-c", driver, "completion_test", script], env=env)
+    got, current = {}, None
+    for line in out.splitlines():
+        if line.startswith(":"):
+            current = line[1:]
+            got[current] = []
+        elif current is not None and line:
+            got[current].append(line)
+    def check(line, want):
+        expect(got.get(line) == want, "completing %r: %s, not %s" % (line, got.get(line), want))
+    check(lines[0], ["--requirements"])
+    check(lines[1], ["--status"])
+    check(lines[2], ["--json"])
+    check(lines[3], ids)
+    check(lines[4], [i for i in ids if i.startswith("example_board_")])
+    check(lines[5], ["example_board_2"])
+    expect("echo" in got.get(lines[6], []), "the command is not completed: %s" % got.get(lines[6]))
+    print("bash completion: --req -> --requirements, ids after id=, the command after --")
+
+
+def deb(args):
+    """cpack -G DEB over the build tree; the .deb's fields and files; unpacked and used."""
+    # What `cmake --workflow --preset deb` runs: a /usr tree without tests, packaged as a DEB.
+    with open(os.path.join(args.source_dir, "CMakePresets.json")) as f:
+        presets = json.load(f)
+    configure = {p["name"]: p for p in presets["configurePresets"]}["deb"]
+    expect(configure["cacheVariables"].get("CMAKE_INSTALL_PREFIX") == "/usr" and
+           configure["cacheVariables"].get("GTEST_LOCKABLE_BUILD_TESTS") == "OFF",
+           "configure preset deb: %s" % configure)
+    package_preset = {p["name"]: p for p in presets["packagePresets"]}["deb"]
+    expect(package_preset.get("generators") == ["DEB"] and
+           package_preset.get("configurePreset") == "deb", "package preset deb: %s" % package_preset)
+    workflow = {p["name"]: p for p in presets["workflowPresets"]}["deb"]
+    expect([(s["type"], s["name"]) for s in workflow["steps"]] ==
+           [("configure", "deb"), ("build", "deb"), ("package", "deb")],
+           "workflow preset deb: %s" % workflow)
+
+    out = os.path.join(args.work, "deb")
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.monotonic()
+    run([args.cpack, "-G", "DEB", "--config", os.path.join(args.build_dir, "CPackConfig.cmake"),
+         "-B", out])
+    print("cpack: %.1f s" % (time.monotonic() - start))
+    version = cache_value(args.build_dir, "CMAKE_PROJECT_VERSION")
+    prefix = cache_value(args.build_dir, "CMAKE_INSTALL_PREFIX").rstrip("/")
+    libdir = cache_value(args.build_dir, "CMAKE_INSTALL_LIBDIR")
+    arch = run(["dpkg", "--print-architecture"]).strip()
+    package = os.path.join(out, "gtest-lockable_%s_%s.deb" % (version, arch))
+    expect(os.path.exists(package), "no %s in %s: %s" % (os.path.basename(package), out,
+                                                         os.listdir(out)))
+    print("%s: %d bytes" % (os.path.basename(package), os.path.getsize(package)))
+
+    info = run(["dpkg-deb", "--info", package])
+    print(info)
+    fields = {}
+    for line in info.splitlines():
+        m = re.match(r"^ ([A-Z][A-Za-z-]*): (.*)$", line)
+        if m:
+            fields[m.group(1)] = m.group(2)
+    expect(fields.get("Package") == "gtest-lockable", "Package: %s" % fields.get("Package"))
+    expect(fields.get("Version") == version, "Version: %s" % fields.get("Version"))
+    expect(fields.get("Architecture") == arch, "Architecture: %s" % fields.get("Architecture"))
+    depends = {d.strip().split()[0] for d in fields.get("Depends", "").split(",") if d.strip()}
+    expect({"libc6", "nlohmann-json3-dev"} <= depends, "Depends: %s" % fields.get("Depends"))
+
+    contents = run(["dpkg-deb", "--contents", package])
+    listed = {line.split()[-1].lstrip(".") for line in contents.splitlines() if line.strip()}
+    for path in installed_files(args.build_dir):
+        expect(prefix + "/" + path in listed, "not in the package: %s/%s" % (prefix, path))
+
+    root = os.path.join(out, "root")
+    run(["dpkg", "-x", package, root])
+    usr = root + prefix
+    lib = os.path.join(usr, libdir)
+    # Depends names the package of every shared library the command and the modules link.
+    for elf in [os.path.join(usr, "bin", "lockable"), os.path.join(lib, "libgtest_lockable_http.so"),
+                os.path.join(lib, "libgtest_lockable_regex.so")]:
+        needed = re.findall(r"^\s*NEEDED\s+(\S+)$", run(["objdump", "-p", elf]), re.M)
+        listing = run(["ldd", elf])
+        resolved = dict(re.findall(r"^\s*(\S+) => (/\S+)", listing, re.M))
+        # The dynamic loader, listed by its path alone.
+        resolved.update((os.path.basename(p), p) for p in re.findall(r"^\s*(/\S+) \(", listing, re.M))
+        expect(needed and set(needed) <= set(resolved), "%s: NEEDED %s, ldd %s"
+               % (elf, needed, resolved))
+        for path in [resolved[n] for n in needed]:
+            owner = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True)
+            if owner.returncode != 0:  # merged /usr: dpkg may know the other spelling
+                other = path[4:] if path.startswith("/usr/") else "/usr" + path
+                owner = subprocess.run(["dpkg", "-S", other], capture_output=True, text=True)
+            expect(owner.returncode == 0, "no package owns %s (linked by %s)" % (path, elf))
+            name = owner.stdout.split(":")[0]
+            expect(name in depends, "%s needs %s of %s, not in Depends: %s"
+                   % (os.path.basename(elf), path, name, fields.get("Depends")))
+
+    # The unpacked command, with the unpacked regex module.
+    lockable = os.path.join(usr, "bin", "lockable")
+    expect(version in run([lockable, "--version"]), "lockable --version")
+    listed_ids = json.loads(run([lockable, "--list", "--resources",
+                                 os.path.join(args.source_dir, "examples", "resources.json"),
+                                 "--hostname", "localhost", "--requirements",
+                                 '{"id": {"$regex": "_2$"}}'],
+                                env=dict(os.environ, LOCKABLE_REGEX_MODULE=os.path.join(
+                                    lib, "libgtest_lockable_regex.so"))))
+    expect([r["id"] for r in listed_ids] == ["example_board_2"], "--list: %s" % listed_ids)
+    man(args, lockable, os.path.join(usr, "share", "man", "man1", "lockable.1.gz"))
+    completion(args, os.path.join(usr, "bin"),
+               os.path.join(usr, "share", "bash-completion", "completions", "lockable"))
+
+    # pkg-config: the core library from the unpacked tree, without CMake.
+    locks = tempfile.mkdtemp(prefix="package_test_locks.")
+    try:
+        env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(lib, "pkgconfig"))
+        flags = run(["pkg-config", "--cflags", "--libs", "gtest_lockable"], env=env).split()
+        expect(any(f.startswith("-I" + usr) for f in flags), "pkg-config flags: %s" % flags)
+        program = os.path.join(out, "core_user")
+        run([args.cxx, "-std=c++17"] + args.cxx_flags.split() +
+            [os.path.join(HERE, "consumer", "core_user.cpp"), "-o", program] + flags)
+        print(run([program, os.path.join(HERE, "consumer", "resources.json"), locks]))
+    finally:
+        shutil.rmtree(locks, ignore_errors=True)
+
+    # find_package from the unpacked tree: the consumer project, built and run.
+    args.prefix, args.mode = usr, "find_package"
+    consumer(args, "consumer-deb")
+
 
 def read_holds(path):
     holds = []
@@ -243,7 +487,8 @@ def scheduling(args):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("what", choices=["install", "consumer", "scheduling", "two_calls",
-                                          "core_only"])
+                                          "core_only", "man", "completion", "deb",
+                                          "install_deps"])
     parser.add_argument("--cmake", default="cmake")
     parser.add_argument("--ctest", default="ctest")
     parser.add_argument("--cxx", default="c++")
@@ -253,9 +498,15 @@ def main():
     parser.add_argument("--prefix")
     parser.add_argument("--work")
     parser.add_argument("--mode")
+    parser.add_argument("--cpack", default="cpack")
+    parser.add_argument("--lockable", help="man: the lockable command")
+    parser.add_argument("--page", help="man: its page, lockable.1.gz")
+    parser.add_argument("--bindir", help="completion: the folder of the lockable to complete for")
+    parser.add_argument("--script", help="completion: the completion script")
     args = parser.parse_args()
     {"install": install, "consumer": consumer, "scheduling": scheduling, "two_calls": two_calls,
-     "core_only": core_only}[args.what](args)
+     "core_only": core_only, "man": man, "completion": completion, "deb": deb,
+     "install_deps": install_deps}[args.what](args)
     print("PASSED")
 
 
