@@ -16,7 +16,7 @@ Available right after ``find_package(gtest_lockable)`` or ``add_subdirectory(gte
       [RESOURCES <file-or-uri>]
       [LOCK_FOLDER <dir>]
       [LOCK_SERVER <etcd-uri>]
-      [TIMEOUT <seconds>]
+      [TIMEOUT <duration>]
       [HOSTNAME <name>]
       [ON_UNAVAILABLE fail|skip]
       [POOL <name>]
@@ -45,7 +45,8 @@ Available right after ``find_package(gtest_lockable)`` or ``add_subdirectory(gte
     An ``etcd://host:port[,host:port...][/prefix]`` lock server instead of the lock folder.
 
   ``TIMEOUT``
-    Seconds to wait for a matching resource (fractions allowed). Default: the plugin's (10).
+    How long to wait for a matching resource: seconds (``10``, ``0.5``) or a number with a unit
+    (``90s``, ``15m``, ``2h``). Default: the plugin's (10).
 
   ``HOSTNAME``
     The host name resources must have. Default: the name of the host the tests run on.
@@ -108,8 +109,8 @@ function(gtest_lockable_discover_tests target)
   if(DEFINED arg_ON_UNAVAILABLE AND NOT arg_ON_UNAVAILABLE MATCHES "^(fail|skip)$")
     message(FATAL_ERROR "gtest_lockable_discover_tests(${target}): ON_UNAVAILABLE must be fail or skip, not '${arg_ON_UNAVAILABLE}'")
   endif()
-  if(DEFINED arg_TIMEOUT AND NOT arg_TIMEOUT MATCHES "^[0-9]+(\\.[0-9]+)?$")
-    message(FATAL_ERROR "gtest_lockable_discover_tests(${target}): TIMEOUT must be a number of seconds, not '${arg_TIMEOUT}'")
+  if(DEFINED arg_TIMEOUT AND NOT arg_TIMEOUT MATCHES "^[0-9]+(\\.[0-9]+)?[smh]?$")
+    message(FATAL_ERROR "gtest_lockable_discover_tests(${target}): TIMEOUT must be seconds or a number with a unit (10, 0.5, 90s, 15m, 2h), not '${arg_TIMEOUT}'")
   endif()
   if(DEFINED arg_POOL AND NOT arg_POOL MATCHES "^[a-z_][a-z0-9_]*$")
     message(FATAL_ERROR "gtest_lockable_discover_tests(${target}): POOL must match [a-z_][a-z0-9_]* (a CTest resource type), not '${arg_POOL}'")

@@ -200,8 +200,8 @@ std::string help_text() {
       "  128+N  lockable got signal N while waiting for a resource (nothing is held)\n"
       "\n"
       "Example:\n"
-      "  lockable --resources lab.json --requirements 'type=board&os=linux' \\\n"
-      "      --timeout 60 -- sh -c 'flash --board \"$ID\" && run-tests --ip \"$IP\"'\n";
+      "  lockable --resources examples/resources.json --hostname localhost \\\n"
+      "      --requirements 'type=board' --timeout 1m -- sh -c 'echo \"$ID at $ADDRESS\"'\n";
   return out;
 }
 

@@ -156,6 +156,8 @@ def two_calls(args):
                "call one passes a lock folder: %s" % one["command"])
         expect("--lockable_lock_folder=" + locks in two["command"],
                "call two's lock folder: %s" % two["command"])
+        expect("--lockable_timeout=30s" in two["command"],
+               "call two's timeout with a unit: %s" % two["command"])
         out = run([args.ctest, "--test-dir", build, "-j2", "--output-on-failure"])
         print(out)
         expect("100% tests passed, 0 tests failed out of 2" in out, "two-call suite did not pass")

@@ -16,7 +16,7 @@ inline constexpr const char* hostname = "LOCKABLE_HOSTNAME";          ///< Host 
 /// The plugin's policy when no resource can be had: fail or skip.
 inline constexpr const char* on_unavailable = "LOCKABLE_ON_UNAVAILABLE";
 
-// How http(s) inventories are fetched (`http_options_from_env()`, see README.md).
+// How http(s) inventories are fetched (`http_options_from_env()`, see docs/http.md).
 inline constexpr const char* http_token = "LOCKABLE_HTTP_TOKEN";  ///< Bearer token.
 inline constexpr const char* ca_file = "LOCKABLE_CA_FILE";        ///< PEM file of trusted CAs.
 inline constexpr const char* http_insecure = "LOCKABLE_HTTP_INSECURE";  ///< 1: no TLS verify.

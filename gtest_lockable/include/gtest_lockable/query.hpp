@@ -17,7 +17,7 @@ struct query_access;  // the library's own look at a compiled query
 /// A requirements object compiled once into a matcher that is then run against many resources.
 ///
 /// The language is MongoDB's query language as py-lockable's matcher (the Python
-/// `mongo-query-match` package) reads it; README.md (Requirements) lists the operators and every
+/// `mongo-query-match` package) reads it; docs/inventory-and-requirements.md lists the operators and every
 /// difference from MongoDB. In short: each top-level key is a dotted path into the resource
 /// (`a.b.c`; a numeric part indexes an array, `tags.0`; other parts step into each element of an
 /// array) and its value must equal the field, or be an object of conditions on it. A field that

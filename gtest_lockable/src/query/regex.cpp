@@ -8,7 +8,7 @@
 // - it is a Debian package (libre2-dev) and compiles a pattern once into an immutable, thread-safe
 //   object, which suits "compile once per query, match against every resource".
 // The price is Perl syntax that needs backtracking: backreferences (\1) and lookaround ((?=x),
-// (?<=x)) are refused with a clear error. README.md (Requirements) lists these differences.
+// (?<=x)) are refused with a clear error. docs/inventory-and-requirements.md lists these differences.
 
 #include <string>
 

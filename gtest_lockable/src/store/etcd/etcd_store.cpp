@@ -1,7 +1,7 @@
 // The etcd lock store. A lock is key `<prefix>/<id>`, created only if absent and attached to a
 // lease; the key's value records the holder. One transaction takes all keys of a request, so a
 // request holds all of them or none. Waiters watch the prefix for deletions (releases and expired
-// leases) instead of polling. See README.md (the etcd lock store).
+// leases) instead of polling. See docs/stores.md (the etcd lock store).
 #include "gtest_lockable/etcd_store.hpp"
 
 #include <unistd.h>
