@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "gtest_lockable/lockable.hpp"
+#include "temp_folder.hpp"
 
 namespace gtest_lockable {
 namespace {
@@ -16,13 +17,6 @@ namespace fs = std::filesystem;
 // Named as the unit tests' fixture, so that the CTest name stays lockable_test.<test>.
 class lockable_test : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "lockable_test.XXXXXX").string();
-    dir_ = ::mkdtemp(pattern.data());
-    folder_ = dir_ / "locks";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   lockable make_one_board() {
     options opts;
     opts.hostname = "h";
@@ -32,8 +26,8 @@ class lockable_test : public ::testing::Test {
     return lockable(opts);
   }
 
-  fs::path dir_;
-  fs::path folder_;
+  test_support::temp_folder dir_{"lockable_test"};
+  fs::path folder_ = dir_.path() / "locks";
 };
 
 TEST_F(lockable_test, forked_child_releasing_its_copy_leaves_the_parents_lock) {

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <set>
 
+#include "temp_folder.hpp"
+
 namespace gtest_lockable {
 namespace {
 
@@ -16,13 +18,7 @@ namespace fs = std::filesystem;
 
 class lockable_test : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "lockable_test.XXXXXX").string();
-    dir_ = ::mkdtemp(pattern.data());
-    folder_ = dir_ / "locks";
-    ::umask(022);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { ::umask(022); }
 
   lockable make(json resources) {
     options opts;
@@ -45,8 +41,8 @@ class lockable_test : public ::testing::Test {
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
 
-  fs::path dir_;
-  fs::path folder_;
+  test_support::temp_folder dir_{"lockable_test"};
+  fs::path folder_ = dir_.path() / "locks";
 };
 
 TEST_F(lockable_test, lock_creates_pid_file_and_unlock_removes_it) {
@@ -362,7 +358,7 @@ TEST_F(lockable_test, lock_file_details_of_the_wrong_types_are_ignored) {
 
 TEST_F(lockable_test, symlinked_lock_file_is_not_followed) {
   fs::create_directories(folder_);
-  const auto target = dir_ / "target";
+  const auto target = dir_.path() / "target";
   std::ofstream(target) << "precious\n";
   fs::create_symlink(target, folder_ / "b0.pid");
   auto l = make(boards(1));
@@ -399,7 +395,7 @@ TEST_F(lockable_test, lock_folder_that_is_a_file_is_a_clear_error) {
 }
 
 TEST_F(lockable_test, missing_parents_of_lock_folder_are_created) {
-  folder_ = dir_ / "a" / "b c" / "locks";
+  folder_ = dir_.path() / "a" / "b c" / "locks";
   auto l = make(boards(1));
   auto a = l.lock(json::object());
   EXPECT_TRUE(fs::exists(folder_ / "b0.pid"));
