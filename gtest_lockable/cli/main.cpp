@@ -86,7 +86,9 @@ int run_mode(const cli_options& opts) {
   };
   if (!opts.quiet) hooks.on_wait = say;
   lockable locker = internal::make_lockable(opts, std::move(hooks));
-  allocation held = locker.lock(requirements, opts.timeout);
+  lock_request request;
+  request.priority = opts.priority;
+  allocation held = locker.lock(requirements, opts.timeout, request);
   // A signal that came as the lock was taken: stop here rather than start the command.
   if (const auto event = signals.next(0); event && !event->lock_lost()) {
     return exit_code::signal_base + event->number;

@@ -96,6 +96,14 @@ struct lock_request {
   /// The id of a resource to try first (e.g. the one CTest assigned); any other matching
   /// resource is taken when it is busy. Empty: none.
   std::string prefer;
+  /// Priority among the callers waiting for the same resources, from 0 (the default) to 1000.
+  /// A freed resource goes to the waiter that counts as having waited longest, each priority
+  /// point counting as `priority_step` of waiting: waiters of one priority go in the order they
+  /// came, and one of priority p is passed only by those of a priority q > p that come less than
+  /// (q - p) * `priority_step` after it (see docs/holds.md).
+  int priority = 0;
+  /// What one priority point is worth; one minute unless a test needs it shorter.
+  seconds priority_step{60.0};
 };
 
 /// Counters over all allocations made by one `lockable`.
@@ -133,8 +141,9 @@ class lockable {
 
   /// Locks one distinct resource for each element of `requirements`, all or nothing: while it
   /// waits it holds none of them. The result is in the order of `requirements`.
+  /// `request.prefer` is not used.
   std::vector<allocation> lock_many(const std::vector<nlohmann::json>& requirements,
-                                    seconds timeout = seconds(0));
+                                    seconds timeout = seconds(0), const lock_request& request = {});
 
   /// Releases `alloc` (the same as `alloc.unlock()`).
   void unlock(allocation& alloc) noexcept { alloc.unlock(); }

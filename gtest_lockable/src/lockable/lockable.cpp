@@ -115,6 +115,18 @@ void check_timeout(seconds timeout) {
   }
 }
 
+void check_priority(const lock_request& request) {
+  if (request.priority < 0 || request.priority > 1000) {
+    throw error(errc::invalid_argument, "invalid priority " + std::to_string(request.priority) +
+                                            ": give a whole number from 0 to 1000");
+  }
+  if (!(request.priority_step.count() >= 0) || request.priority_step.count() > 1e6) {
+    throw error(errc::invalid_argument, "invalid priority step " +
+                                            std::to_string(request.priority_step.count()) +
+                                            ": give seconds from 0 to 10^6");
+  }
+}
+
 steady::duration to_steady(seconds s) { return std::chrono::duration_cast<steady::duration>(s); }
 
 }  // namespace
@@ -244,14 +256,21 @@ struct lockable::impl {
   }
 
   std::vector<allocation> lock_all(const std::vector<json>& requirements, seconds timeout,
-                                   const std::string& prefer) {
+                                   const lock_request& request) {
     const auto queued = steady::now();
     check_timeout(timeout);
+    check_priority(request);
     if (requirements.empty()) return {};
+    const std::string& prefer = request.prefer;
     const auto deadline = queued + to_steady(timeout);
     const auto notice_at = queued + to_steady(wait_notice_after);
     const compiled_requirements compiled = compile(requirements);
-    const lock_owner owner{hostname, new_alloc_id()};
+    // A priority is a head start in the line: each point counts as `priority_step` of waiting.
+    const lock_owner owner{
+        hostname, new_alloc_id(), request.priority,
+        std::chrono::system_clock::now() -
+            std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                request.priority_step * request.priority)};
     std::unique_ptr<wait_ticket> in_line;  // our place among the waiters, once we wait
     bool watching = false;
     bool noticed = false;
@@ -318,13 +337,15 @@ allocation lockable::lock(const lock_requirements& requirements, seconds timeout
                           const lock_request& request) {
   // Before the copy: copying JSON recurses once per level.
   query::check_depth(requirements.value());
-  auto many = impl_->lock_all({requirements.value()}, timeout, request.prefer);
+  auto many = impl_->lock_all({requirements.value()}, timeout, request);
   return std::move(many.front());
 }
 
 std::vector<allocation> lockable::lock_many(const std::vector<json>& requirements,
-                                            seconds timeout) {
-  return impl_->lock_all(requirements, timeout, std::string());
+                                            seconds timeout, const lock_request& request) {
+  lock_request without_preference = request;
+  without_preference.prefer.clear();
+  return impl_->lock_all(requirements, timeout, without_preference);
 }
 
 std::vector<json> lockable::select(const json& requirements) {

@@ -150,6 +150,8 @@ class folder_store final : public lock_store {
       if (place != places_.end()) {
         defer = place->second != nullptr;
         if (defer) mine = place->second->name();
+      } else if (owner.queued_at != std::chrono::system_clock::time_point{}) {
+        mine = detail::line_key(owner.queued_at);  // those ahead of where it would stand
       }
     }
     std::unique_lock<std::mutex> reading(queue_mutex_, std::defer_lock);
@@ -188,7 +190,7 @@ class folder_store final : public lock_store {
   std::unique_ptr<wait_ticket> enqueue(const std::vector<std::string>& ids, bool keep,
                                        const lock_owner& owner) override {
     ensure_folder();
-    auto ticket = queue_.join(ids, keep, folder_mode_);
+    auto ticket = queue_.join(ids, keep, folder_mode_, owner);
     if (ticket) {
       watch_.start();
       watch_.watch_ticket(queue_.path() + "/" + ticket->name());
