@@ -97,8 +97,11 @@ class lock_environment final : public ::testing::Environment {
       if (!s.settings.error.empty()) throw error(errc::invalid_argument, s.settings.error);
       lockable& l = s.get_lockable();
       const std::string prefer = ctest_assigned_resource(l, s.settings.requirements);
+      lock_request request;
+      request.prefer = prefer;
+      request.priority = s.settings.values.priority;
       auto held = std::make_unique<allocation>(
-          l.lock(s.settings.requirements, s.settings.values.timeout, {prefer}));
+          l.lock(s.settings.requirements, s.settings.values.timeout, request));
       s.resource_info = held->resource_info();
       s.resource_id = held->resource_id();
       s.holder_pid = ::getpid();
