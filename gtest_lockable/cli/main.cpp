@@ -102,13 +102,22 @@ int run_mode(const cli_options& opts) {
   }
   const auto environment = merge_environment(
       environ, resource_variables(held.resource_info(), held.resource_id(), held.alloc_id()));
+  run_limits limits;
+  limits.max_hold = opts.max_hold;
   const run_result result =
-      run_command(opts.command, candidates, environment, held.descriptor(), signals);
+      run_command(opts.command, candidates, environment, held.descriptor(), signals, limits);
   // Whatever the command did, it did so without exclusive use of the resource for a while.
   const bool lost = !held.held();
   held.unlock();
   if (!result.error.empty()) say(result.error);
   if (lost) return report_lost(*notice, held, &result);
+  if (result.ended_for_max_hold) {
+    say("the command held " + held.resource_id() + " longer than --max-hold " +
+        detail::seconds_text(*opts.max_hold) + ": sent SIGTERM to its process group" +
+        (result.killed ? ", then SIGKILL 5 s later" : "") + "; released " + held.resource_id() +
+        " after it ended");
+    return exit_code::max_hold;
+  }
   return result.exit_status;
 }
 
