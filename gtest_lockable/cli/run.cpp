@@ -187,10 +187,13 @@ run_result run_command(const std::vector<std::string>& argv,
       ::kill(-pid, SIGKILL);
     }
   };
+  // Once the group is being ended, look every 20 ms: the deaths of its members reach us as
+  // SIGCHLDs that the kernel may merge, or as none (a zombie handed to us by its dying parent).
   const auto wait_ms = [&]() -> int {
-    const auto next = ended ? (killed ? steady::time_point::max() : kill_at) : limit_at;
-    if (next == steady::time_point::max()) return killed ? 50 : -1;
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(next - steady::now());
+    if (ended) return 20;
+    if (limit_at == steady::time_point::max()) return -1;
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(limit_at - steady::now());
     return static_cast<int>(std::clamp<long long>(ms.count() + 1, 0, 60000));
   };
   int status = 0;
@@ -213,7 +216,7 @@ run_result run_command(const std::vector<std::string>& argv,
     while (::waitpid(-1, nullptr, WNOHANG) > 0) {
     }
     enforce();
-    signals.next(killed ? 20 : wait_ms());
+    signals.next(wait_ms());
   }
   if (foreground) {
     sigset_t ttou, old;
