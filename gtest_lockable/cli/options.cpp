@@ -270,7 +270,7 @@ std::string help_text() {
       {exit_code::usage, "usage error: unknown option, bad option value, missing command"},
       {exit_code::invalid_input, "the inventory or the requirements cannot be read or are invalid"},
       {exit_code::no_match,
-       "no resource in the inventory matches the requirements; --release: no such hold"},
+       "no resource matches the requirements; with --release: no such hold"},
       {exit_code::internal, "internal error in lockable"},
       {exit_code::os_error, "system error (fork, pipe)"},
       {exit_code::lock_store,
