@@ -21,6 +21,10 @@ inline constexpr int lock_store = 74;  ///< EX_IOERR: the lock folder or lock st
 inline constexpr int timeout = 75;     ///< EX_TEMPFAIL: matching resources stayed busy.
 /// EX_PROTOCOL: the lock server's lease was lost while the command ran (it got SIGTERM).
 inline constexpr int lock_lost = 76;
+/// EX_NOPERM: --release of another user's hold without --force.
+inline constexpr int not_permitted = 77;
+/// As timeout(1): the command held its resource longer than --max-hold and was ended.
+inline constexpr int max_hold = 124;
 inline constexpr int cannot_execute = 126;  ///< As in shells: the command is not executable.
 inline constexpr int not_found = 127;       ///< As in shells: the command does not exist.
 inline constexpr int signal_base = 128;     ///< 128+N: the command (or lockable) got signal N.
@@ -35,7 +39,10 @@ constexpr int exit_status_for(errc code) {
     case errc::invalid_requirements:
       return exit_code::invalid_input;
     case errc::no_match:
+    case errc::not_held:
       return exit_code::no_match;
+    case errc::not_permitted:
+      return exit_code::not_permitted;
     case errc::timeout:
       return exit_code::timeout;
     case errc::lock_store:

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -86,7 +87,9 @@ int run_mode(const cli_options& opts) {
   };
   if (!opts.quiet) hooks.on_wait = say;
   lockable locker = internal::make_lockable(opts, std::move(hooks));
-  allocation held = locker.lock(requirements, opts.timeout);
+  lock_request request;
+  request.priority = opts.priority;
+  allocation held = locker.lock(requirements, opts.timeout, request);
   // A signal that came as the lock was taken: stop here rather than start the command.
   if (const auto event = signals.next(0); event && !event->lock_lost()) {
     return exit_code::signal_base + event->number;
@@ -99,14 +102,66 @@ int run_mode(const cli_options& opts) {
   }
   const auto environment = merge_environment(
       environ, resource_variables(held.resource_info(), held.resource_id(), held.alloc_id()));
+  run_limits limits;
+  limits.max_hold = opts.max_hold;
   const run_result result =
-      run_command(opts.command, candidates, environment, held.descriptor(), signals);
+      run_command(opts.command, candidates, environment, held.descriptor(), signals, limits);
   // Whatever the command did, it did so without exclusive use of the resource for a while.
   const bool lost = !held.held();
   held.unlock();
   if (!result.error.empty()) say(result.error);
   if (lost) return report_lost(*notice, held, &result);
+  if (result.ended_for_max_hold) {
+    say("the command held " + held.resource_id() + " longer than --max-hold " +
+        detail::seconds_text(*opts.max_hold) + ": sent SIGTERM to its process group" +
+        (result.killed ? ", then SIGKILL 5 s later" : "") + "; released " + held.resource_id() +
+        " after it ended");
+    return exit_code::max_hold;
+  }
   return result.exit_status;
+}
+
+// --hold: waits for a resource as a run would, then leaves it held by a keeper (lock folder) or a
+// lease of the hold's length (etcd) and exits.
+int hold_mode(const cli_options& opts) {
+  signal_pipe signals;
+  nlohmann::json requirements = parse_requirements_option(opts);
+  if (!opts.command.empty()) {
+    if (!requirements.is_object()) requirements = nlohmann::json::object();
+    requirements["id"] = opts.command.front();
+  }
+  check_hold_request(opts.hold_for, opts.note);
+  internal::lockable_hooks hooks;
+  hooks.wrap_store = [&signals](std::shared_ptr<lock_store> store) {
+    return interruptible(std::move(store), signals);
+  };
+  if (!opts.quiet) hooks.on_wait = say;
+  lockable locker = internal::make_lockable(opts, std::move(hooks));
+  lock_request request;
+  request.priority = opts.priority;
+  allocation held = locker.lock(requirements, opts.timeout, request);
+  if (const auto event = signals.next(0); event && !event->lock_lost()) {
+    return exit_code::signal_base + event->number;
+  }
+  const std::string id = held.resource_id();
+  locker.hold(held, opts.hold_for, opts.note);
+  const lock_status now = locker.store().status(id);
+  if (!opts.quiet) {
+    say("holding " + id + " until " + now.holder.hold_until + " (hold of " + now.holder.user +
+        (opts.note.empty() ? "" : ": '" + opts.note + "'") + "); lockable --release " + id +
+        " ends it");
+  }
+  std::cout << id << '\n';
+  return 0;
+}
+
+int release_mode(const cli_options& opts) {
+  lockable locker = internal::make_lockable(opts);
+  const lock_status was = locker.release_hold(opts.release_id, opts.force);
+  if (!opts.quiet) {
+    say("released " + describe(was) + (opts.force ? " (--force)" : ""));
+  }
+  return 0;
 }
 
 int main_of(const std::vector<std::string>& args) {
@@ -128,6 +183,10 @@ int main_of(const std::vector<std::string>& args) {
       return validate_mode(opts, std::cout, std::cerr);
     case mode::run:
       return run_mode(opts);
+    case mode::hold:
+      return hold_mode(opts);
+    case mode::release:
+      return release_mode(opts);
   }
   return exit_code::internal;
 }

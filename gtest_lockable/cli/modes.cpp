@@ -98,11 +98,16 @@ std::string status_table(const std::vector<lock_status>& states) {
     const holder_info& h = s.holder;
     const bool known = s.state != lock_state::free;
     // Ids come from the inventory and the rest from lock files: printed, never obeyed.
+    std::string note = h.note;
+    if (note.empty() && known && !h.hold_until.empty()) {
+      note = "hold of " + h.user + " until " + h.hold_until +
+             (h.hold_note.empty() ? "" : ": " + h.hold_note);
+    }
     rows.push_back({printable(s.resource_id), state_name(s.state),
                     known && h.pid > 0 ? std::to_string(h.pid) : "-",
                     known && !h.host.empty() ? printable(h.host) : "-",
-                    known && !h.since.empty() ? printable(h.since) : "-", printable(h.note)});
-    notes = notes || !h.note.empty();
+                    known && !h.since.empty() ? printable(h.since) : "-", printable(note)});
+    notes = notes || !note.empty();
   }
   const std::size_t columns = notes ? 6 : 5;
   std::array<std::size_t, 6> width{};
@@ -132,6 +137,8 @@ json status_json(const std::vector<lock_status>& states) {
       if (!h.host.empty()) entry["host"] = h.host;
       if (!h.alloc_id.empty()) entry["alloc_id"] = h.alloc_id;
       if (!h.since.empty()) entry["since"] = h.since;
+      if (!h.user.empty()) entry["user"] = h.user;
+      if (!h.hold_until.empty()) entry["hold"] = {{"until", h.hold_until}, {"note", h.hold_note}};
     }
     if (!h.note.empty()) entry["note"] = h.note;
     out.push_back(std::move(entry));

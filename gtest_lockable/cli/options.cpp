@@ -11,6 +11,7 @@
 #include "cli/exit_codes.hpp"
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/internal/settings.hpp"
+#include "gtest_lockable/lockable.hpp"
 
 namespace gtest_lockable::cli {
 namespace {
@@ -42,12 +43,52 @@ void set_mode(cli_options& opts, mode m, const char* name) {
     opts.what = m;
     return;
   }
-  throw error(errc::invalid_argument, std::string("option ") + name +
-                                          " cannot be combined with --list, --ctest-resources, " +
-                                          "--status or --validate-only (see lockable --help)");
+  throw error(errc::invalid_argument,
+              std::string("option ") + name +
+                  " cannot be combined with --list, --ctest-resources, --status, "
+                  "--validate-only, --hold or --release (see lockable --help)");
 }
 
-const std::array<switch_flag, 9> switch_flags = {{
+// An option of the command's own that takes a value (the settings' options are in the table
+// of the settings layer). `value` stores it.
+struct value_option {
+  const char* name;
+  const char* metavar;
+  const char* help;
+  void (*value)(cli_options& opts, const std::string& text);
+};
+
+const std::array<value_option, 3> value_options = {{
+    {"--for", "DURATION",
+     "with --hold: how long the hold lasts (90s, 15m, 2h; at most 720h)",
+     [](cli_options& opts, const std::string& text) {
+       opts.hold_for = internal::parse_duration(text, "hold duration", "--for");
+       if (opts.hold_for.count() <= 0 || opts.hold_for > max_hold_duration) {
+         throw error(errc::invalid_argument, "invalid hold duration '" + text +
+                                                 "' from --for: give more than 0 and at most "
+                                                 "720h (30 days)");
+       }
+     }},
+    {"--note", "TEXT",
+     "with --hold: what the hold is for, shown by --status (one line, at most 500 bytes)",
+     [](cli_options& opts, const std::string& text) {
+       try {
+         check_hold_request(seconds(1), text);
+       } catch (const error& e) {
+         throw error(errc::invalid_argument, std::string("--note: ") + e.what());
+       }
+       opts.note = text;
+     }},
+    {"--release", "ID",
+     "end the hold of resource ID (made by --hold or --lockable_hold_on_failure); only its "
+     "owner may, or anyone with --force, which is recorded; takes no command",
+     [](cli_options& opts, const std::string& text) {
+       set_mode(opts, mode::release, "--release");
+       opts.release_id = text;
+     }},
+}};
+
+const std::array<switch_flag, 11> switch_flags = {{
     {"--list",
      "print the inventory entries the requirements select, as a JSON array in "
      "inventory order; locks nothing, takes no command",
@@ -68,6 +109,13 @@ const std::array<switch_flag, 9> switch_flags = {{
      "check the inventory (and the requirements) and exit; prints every problem "
      "found; takes no command",
      mode::validate},
+    {"--hold",
+     "lock a resource as usual (waiting up to --timeout), then keep it held after "
+     "lockable exits, for --for DURATION or until lockable --release ID, with --note "
+     "TEXT; takes no command but an optional resource id; prints the id on stdout",
+     mode::hold},
+    {"--force", "with --release: end another user's hold too (recorded in the lock folder)",
+     mode::run, &cli_options::force},
     {"--quiet", "no messages of ours on stderr (the 'holding' and 'waiting' lines); errors stay",
      mode::run, &cli_options::quiet},
     {"--help", "print this help and exit (also -h)", mode::help},
@@ -92,6 +140,7 @@ void apply(const switch_flag& flag, cli_options& opts) {
 cli_options parse_options(const std::vector<std::string>& args, const env_reader& getenv) {
   cli_options opts;
   std::map<std::string, std::string> given;  // setting name -> value
+  std::vector<std::pair<const value_option*, std::string>> given_own;
   std::size_t i = 0;
   for (; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -112,6 +161,18 @@ cli_options parse_options(const std::vector<std::string>& args, const env_reader
       }
       continue;
     }
+    const auto value_it = std::find_if(value_options.begin(), value_options.end(),
+                                       [&](const value_option& o) { return name == o.name; });
+    if (value_it != value_options.end()) {
+      if (eq != std::string::npos) {
+        given_own.emplace_back(&*value_it, arg.substr(eq + 1));
+      } else if (i + 1 < args.size()) {
+        given_own.emplace_back(&*value_it, args[++i]);
+      } else {
+        usage_error("option " + name + " needs a value: " + name + " " + value_it->metavar);
+      }
+      continue;
+    }
     const auto switch_it = std::find_if(switch_flags.begin(), switch_flags.end(),
                                         [&](const switch_flag& f) { return name == f.name; });
     if (switch_it == switch_flags.end()) usage_error("unknown option '" + arg + "'");
@@ -120,6 +181,12 @@ cli_options parse_options(const std::vector<std::string>& args, const env_reader
   }
   opts.command.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
   if (opts.what == mode::help || opts.what == mode::version) return opts;
+  bool hold_for_given = false, note_given = false;
+  for (const auto& [option, text] : given_own) {
+    option->value(opts, text);
+    hold_for_given = hold_for_given || option->value == value_options[0].value;
+    note_given = note_given || option->value == value_options[1].value;
+  }
 
   internal::resolution resolved = internal::resolve(front_end::command, given, getenv);
   // One message at a time, as usage errors go; the plugin lists them all instead.
@@ -127,12 +194,26 @@ cli_options parse_options(const std::vector<std::string>& args, const env_reader
   static_cast<internal::settings&>(opts) = std::move(resolved.values);
 
   if (opts.json && opts.what != mode::status) usage_error("option --json applies to --status only");
+  if ((hold_for_given || note_given) && opts.what != mode::hold) {
+    usage_error(std::string("option ") + (hold_for_given ? "--for" : "--note") +
+                " applies to --hold only");
+  }
+  if (opts.force && opts.what != mode::release) usage_error("option --force applies to --release only");
+  if (opts.what == mode::hold) {
+    if (!hold_for_given) usage_error("option --hold needs --for DURATION: how long to keep it");
+    if (opts.command.size() > 1) {
+      usage_error("--hold takes at most one resource id, not a command ('" + opts.command[1] +
+                  "')");
+    }
+    return opts;
+  }
   if (opts.what == mode::run && opts.command.empty()) {
     usage_error("missing command: lockable [options] [--] command [args...]");
   }
   if (opts.what != mode::run && !opts.command.empty()) {
     usage_error("unexpected argument '" + opts.command.front() +
-                "': --list, --ctest-resources, --status and --validate-only take no command");
+                "': --list, --ctest-resources, --status, --validate-only and --release take no "
+                "command");
   }
   return opts;
 }
@@ -143,6 +224,8 @@ std::string help_text() {
       "Usage: lockable [options] [--] command [args...]\n"
       "       lockable --list | --ctest-resources | --status [--json] | --validate-only\n"
       "                [options]\n"
+      "       lockable --hold --for DURATION [--note TEXT] [options] [ID]\n"
+      "       lockable --release ID [--force] [options]\n"
       "\n";
   out += internal::wrap(
       "Locks one resource from the inventory that matches the requirements, runs the "
@@ -168,6 +251,11 @@ std::string help_text() {
     out += std::string("variable ") + spec.variable + ", default " +
            internal::shown_default(spec, front_end::command) + "\n";
   }
+  for (const auto& option : value_options) {
+    std::string head = std::string("  ") + option.name + " " + option.metavar;
+    head.resize(std::max(column, head.size() + 1), ' ');
+    out += head + internal::wrap(option.help, column, head.size());
+  }
   for (const auto& flag : switch_flags) {
     if (flag.help == nullptr) continue;
     std::string head = std::string("  ") + flag.name;
@@ -181,13 +269,16 @@ std::string help_text() {
   const std::pair<int, const char*> codes[] = {
       {exit_code::usage, "usage error: unknown option, bad option value, missing command"},
       {exit_code::invalid_input, "the inventory or the requirements cannot be read or are invalid"},
-      {exit_code::no_match, "no resource in the inventory matches the requirements"},
+      {exit_code::no_match,
+       "no resource matches the requirements; with --release: no such hold"},
       {exit_code::internal, "internal error in lockable"},
       {exit_code::os_error, "system error (fork, pipe)"},
       {exit_code::lock_store,
        "lock store problem: lock folder not writable, lock server unreachable"},
       {exit_code::timeout, "timeout: matching resources stayed busy"},
       {exit_code::lock_lost, "the lock was lost (lock server); the command got SIGTERM"},
+      {exit_code::not_permitted, "--release of another user's hold without --force"},
+      {exit_code::max_hold, "the command held the resource longer than --max-hold and was ended"},
       {exit_code::cannot_execute, "the command is not executable"},
       {exit_code::not_found, "the command was not found"},
   };

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,8 @@ enum class mode {
   ctest,     ///< Print the selected entries as the resources of a CTest resource spec.
   status,    ///< Print the lock state of the selected entries.
   validate,  ///< Validate the inventory and the requirements.
+  hold,      ///< Lock a resource and keep it as a hold after lockable exits.
+  release,   ///< End a hold.
   help,      ///< Print the help text.
   version,   ///< Print the version.
 };
@@ -29,7 +32,11 @@ struct cli_options : internal::settings {
   mode what = mode::run;             ///< The mode.
   bool quiet = false;                ///< No messages of ours on stderr except errors.
   bool json = false;                 ///< `--status` prints JSON.
-  std::vector<std::string> command;  ///< The command and its arguments.
+  std::vector<std::string> command;  ///< The command and its arguments (with --hold: an id).
+  std::chrono::duration<double> hold_for{0};  ///< --for: how long a hold lasts.
+  std::string note;                  ///< --note: what a hold is for.
+  std::string release_id;            ///< --release: the resource whose hold to end.
+  bool force = false;                ///< --force: --release also another user's hold.
 };
 
 /// Parses `args` (without the program name). An option wins over its environment variable (read

@@ -2,10 +2,12 @@
 #include "cli/run.hpp"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -47,7 +49,19 @@ int exit_status(int status) {
 // (a missing one is skipped; EACCES is remembered, other errors stop the search), then writes
 // the reason it failed to `report_fd`.
 [[noreturn]] void exec_child(char* const* argv, char* const* candidates, char* const* envp,
-                             int keep_fd, int report_fd, const signal_pipe& signals) {
+                             int keep_fd, int report_fd, const signal_pipe& signals,
+                             bool own_group, bool foreground) {
+  if (own_group) {
+    // A group of its own, which a hold limit ends whole; it keeps the terminal, as a shell's job.
+    ::setpgid(0, 0);
+    if (foreground) {
+      sigset_t ttou;
+      sigemptyset(&ttou);
+      sigaddset(&ttou, SIGTTOU);
+      ::sigprocmask(SIG_BLOCK, &ttou, nullptr);
+      ::tcsetpgrp(0, ::getpid());
+    }
+  }
   signals.reset_in_child();
   if (keep_fd >= 0) {
     const int flags = ::fcntl(keep_fd, F_GETFD);
@@ -100,7 +114,12 @@ std::optional<run_result> check_command(const std::string& name,
 run_result run_command(const std::vector<std::string>& argv,
                        const std::vector<std::string>& candidates,
                        const std::vector<std::string>& environment, int keep_fd,
-                       signal_pipe& signals) {
+                       signal_pipe& signals, const run_limits& limits) {
+  using steady = std::chrono::steady_clock;
+  const bool own_group = limits.max_hold.has_value();
+  const bool foreground = own_group && ::isatty(0) && ::tcgetpgrp(0) == ::getpgrp();
+  // Orphaned members of the command's group become our children, so we see them go.
+  if (own_group) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   // Everything the child needs is built before fork: after it, the child may not allocate.
   const auto c_argv = c_strings(argv);
   const auto c_candidates = c_strings(candidates);
@@ -115,8 +134,10 @@ run_result run_command(const std::vector<std::string>& argv,
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::close(report[0]);
-    exec_child(c_argv.data(), c_candidates.data(), c_envp.data(), keep_fd, report[1], signals);
+    exec_child(c_argv.data(), c_candidates.data(), c_envp.data(), keep_fd, report[1], signals,
+               own_group, foreground);
   }
+  if (own_group && pid > 0) ::setpgid(pid, pid);  // as the child does: whichever runs first
   const int fork_errno = errno;
   ::close(report[1]);
   if (pid < 0) {
@@ -147,6 +168,34 @@ run_result run_command(const std::vector<std::string>& argv,
   } while (got < 0 && errno == EINTR);
   ::close(report[0]);
 
+  const auto started = steady::now();
+  const auto limit_at =
+      own_group ? started + std::chrono::duration_cast<steady::duration>(*limits.max_hold)
+                : steady::time_point::max();
+  auto kill_at = steady::time_point::max();
+  bool ended = false, killed = false;
+  // Past the limit: SIGTERM to the group, SIGKILL after the grace period.
+  const auto enforce = [&] {
+    const auto now = steady::now();
+    if (!ended && now >= limit_at) {
+      ended = true;
+      ::kill(-pid, SIGTERM);
+      kill_at = now + std::chrono::duration_cast<steady::duration>(limits.grace);
+    }
+    if (ended && !killed && now >= kill_at) {
+      killed = true;
+      ::kill(-pid, SIGKILL);
+    }
+  };
+  // Once the group is being ended, look every 20 ms: the deaths of its members reach us as
+  // SIGCHLDs that the kernel may merge, or as none (a zombie handed to us by its dying parent).
+  const auto wait_ms = [&]() -> int {
+    if (ended) return 20;
+    if (limit_at == steady::time_point::max()) return -1;
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(limit_at - steady::now());
+    return static_cast<int>(std::clamp<long long>(ms.count() + 1, 0, 60000));
+  };
   int status = 0;
   while (true) {
     const pid_t done = ::waitpid(pid, &status, WNOHANG);
@@ -154,14 +203,34 @@ run_result run_command(const std::vector<std::string>& argv,
     if (done < 0 && errno != EINTR) {
       throw std::system_error(errno, std::generic_category(), "waitpid");
     }
-    const auto event = signals.next(-1);
+    enforce();
+    const auto event = signals.next(wait_ms());
     if (!event || event->number == SIGCHLD || got == sizeof exec_errno) continue;
     // A terminal's ^C already reached the child (same process group); sending it again would
     // make it see two.
     if (!event->from_terminal) forward(*event);
   }
+  // An ended command's group must be gone before the lock goes: what it started may still use
+  // the resource. Its orphans are our children (the subreaper), reaped here.
+  while (ended && ::kill(-pid, 0) == 0) {
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    enforce();
+    signals.next(wait_ms());
+  }
+  if (foreground) {
+    sigset_t ttou, old;
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);
+    ::sigprocmask(SIG_BLOCK, &ttou, &old);
+    ::tcsetpgrp(0, ::getpgrp());
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  }
   if (got == sizeof exec_errno) return exec_failure(argv.front(), exec_errno);
-  return {exit_status(status), {}, lock_lost};
+  run_result result{exit_status(status), {}, lock_lost};
+  result.ended_for_max_hold = ended;
+  result.killed = killed;
+  return result;
 }
 
 }  // namespace gtest_lockable::cli

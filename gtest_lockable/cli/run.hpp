@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,15 @@ struct run_result {
   int exit_status = 0;  ///< The command's status, 128+N for signal N, or 126/127 as in shells.
   std::string error;    ///< When the command could not start: the message, shell style.
   bool terminated_for_lost_lock = false;  ///< It got SIGTERM because the lock was lost.
+  bool ended_for_max_hold = false;  ///< It outlived `max_hold`: its process group was ended.
+  bool killed = false;              ///< ... and got SIGKILL after the grace period.
+};
+
+/// How long the command may hold its resource: when `max_hold` passes, its process group gets
+/// SIGTERM, and SIGKILL `grace` later; `run_command` returns once the whole group is gone.
+struct run_limits {
+  std::optional<std::chrono::duration<double>> max_hold;  ///< None: no limit.
+  std::chrono::duration<double> grace{5.0};               ///< From SIGTERM to SIGKILL.
 };
 
 /// The result for a command none of whose `candidates` exists (`foo: command not found`), or
@@ -33,6 +43,6 @@ std::optional<run_result> check_command(const std::string& name,
 run_result run_command(const std::vector<std::string>& argv,
                        const std::vector<std::string>& candidates,
                        const std::vector<std::string>& environment, int keep_fd,
-                       signal_pipe& signals);
+                       signal_pipe& signals, const run_limits& limits = {});
 
 }  // namespace gtest_lockable::cli

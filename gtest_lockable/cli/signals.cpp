@@ -92,6 +92,13 @@ class interruptible_store final : public lock_store {
     inner_->wait(deadline);
   }
   lock_status status(const std::string& id) override { return inner_->status(id); }
+  void hold(lock_handle& lock, const std::string& id, const lock_owner& owner,
+            const hold_request& hold) override {
+    inner_->hold(lock, id, owner, hold);
+  }
+  lock_status release_hold(const std::string& id, const std::string& user, bool force) override {
+    return inner_->release_hold(id, user, force);
+  }
   void explain(std::vector<lock_status>& busy) override { inner_->explain(busy); }
   std::string describe() const override { return inner_->describe(); }
 

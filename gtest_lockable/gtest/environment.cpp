@@ -11,7 +11,10 @@
 // the same.
 #include <unistd.h>
 
+#include <errno.h>
+
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <utility>
 
@@ -83,6 +86,59 @@ std::string ctest_assigned_resource(lockable& l, const json& requirements) {
   return {};
 }
 
+// The hold limit: past it, the listener fails the running and remaining tests; a test still
+// running `grace` later is hung and holds the resource for nothing, so the program ends (the
+// kernel drops a lock folder's lock; an etcd lease expires).
+void start_watchdog(plugin_state& s, std::chrono::duration<double> limit) {
+  s.hold_limit_passed = false;
+  s.watchdog_stop = false;
+  s.watchdog = std::thread([&s, limit] {
+    constexpr auto grace = std::chrono::seconds(5);
+    const auto at = std::chrono::steady_clock::now() +
+                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(limit);
+    std::unique_lock<std::mutex> guard(s.watchdog_mutex);
+    if (s.watchdog_wake.wait_until(guard, at, [&s] { return s.watchdog_stop; })) return;
+    s.hold_limit_passed = true;
+    say("held '" + s.resource_id + "' for --lockable_max_hold=" + seconds_text(limit) +
+        ": failing the running and remaining tests");
+    if (s.watchdog_wake.wait_until(guard, at + grace, [&s] { return s.watchdog_stop; })) return;
+    say("ERROR: a test still runs 5 s after --lockable_max_hold=" + seconds_text(limit) +
+        " passed: ending the program to free '" + s.resource_id + "'");
+    std::_Exit(1);
+  });
+}
+
+void stop_watchdog(plugin_state& s) {
+  if (!s.watchdog.joinable()) return;
+  {
+    std::lock_guard<std::mutex> guard(s.watchdog_mutex);
+    s.watchdog_stop = true;
+  }
+  s.watchdog_wake.notify_all();
+  s.watchdog.join();
+}
+
+// The note of a hold made for failed tests: the program and the failed tests, cut to fit.
+std::string failure_note(const ::testing::UnitTest& unit) {
+  std::string note = std::string(program_invocation_short_name) + ": " +
+                     std::to_string(unit.failed_test_count()) + " failed:";
+  int listed = 0;
+  for (int i = 0; i < unit.total_test_suite_count(); ++i) {
+    const ::testing::TestSuite* suite = unit.GetTestSuite(i);
+    for (int j = 0; j < suite->total_test_count(); ++j) {
+      const ::testing::TestInfo* test = suite->GetTestInfo(j);
+      if (!test->result()->Failed()) continue;
+      const std::string name = printable(std::string(" ") + suite->name() + "." + test->name());
+      if (note.size() + name.size() + 16 > max_hold_note) {
+        return note + " and " + std::to_string(unit.failed_test_count() - listed) + " more";
+      }
+      note += name;
+      ++listed;
+    }
+  }
+  return note;
+}
+
 class lock_environment final : public ::testing::Environment {
  public:
   void SetUp() override {
@@ -97,14 +153,18 @@ class lock_environment final : public ::testing::Environment {
       if (!s.settings.error.empty()) throw error(errc::invalid_argument, s.settings.error);
       lockable& l = s.get_lockable();
       const std::string prefer = ctest_assigned_resource(l, s.settings.requirements);
+      lock_request request;
+      request.prefer = prefer;
+      request.priority = s.settings.values.priority;
       auto held = std::make_unique<allocation>(
-          l.lock(s.settings.requirements, s.settings.values.timeout, {prefer}));
+          l.lock(s.settings.requirements, s.settings.values.timeout, request));
       s.resource_info = held->resource_info();
       s.resource_id = held->resource_id();
       s.holder_pid = ::getpid();
       s.held = std::move(held);
       ::setenv(env::death_test_resource, detail::json_text(s.resource_info).c_str(), 1);
       record_properties(s.resource_info);
+      if (s.settings.values.max_hold) start_watchdog(s, *s.settings.values.max_hold);
       const int tests = ::testing::UnitTest::GetInstance()->test_to_run_count();
       say("holding '" + s.resource_id + "' (waited " + seconds_text(s.held->queue_time(), 3) +
           ") for " + std::to_string(tests) + (tests == 1 ? " test" : " tests"));
@@ -125,13 +185,32 @@ class lock_environment final : public ::testing::Environment {
 
   void TearDown() override {
     plugin_state& s = state();
-    if (s.held && s.holder_pid == ::getpid()) {
+    stop_watchdog(s);
+    const auto* unit = ::testing::UnitTest::GetInstance();
+    bool kept = false;
+    if (s.held && s.holder_pid == ::getpid() && s.held->held() &&
+        s.settings.values.hold_on_failure && unit->failed_test_count() > 0 && !s.hold_limit_passed) {
+      // The resource stays as the failing run left it, for a post-mortem.
+      try {
+        const std::string note = failure_note(*unit);
+        s.get_lockable().hold(*s.held, *s.settings.values.hold_on_failure, note);
+        kept = true;
+        const lock_status now = s.get_lockable().store().status(s.resource_id);
+        say("kept '" + s.resource_id + "' as a hold until " + now.holder.hold_until +
+            " (--lockable_hold_on_failure): " + note + "; lockable --release " + s.resource_id +
+            " ends it");
+      } catch (const std::exception& e) {
+        say(std::string("ERROR: could not keep a hold (") + e.what() + "); releasing");
+      }
+    }
+    if (s.held && s.holder_pid == ::getpid() && !kept) {
       const bool lost = !s.held->held();
       s.held->unlock();
       say((lost ? "lost '" : "released '") + s.resource_id + "' after holding it " +
           seconds_text(s.held->duration(), 3));
       ::unsetenv(env::death_test_resource);
     }
+    if (kept) ::unsetenv(env::death_test_resource);
     s.held.reset();
     s.resource_info = nullptr;
     s.resource_id.clear();
@@ -156,7 +235,10 @@ class outcome_listener final : public ::testing::EmptyTestEventListener {
     if (in_death_test_child()) return;  // the parent already decided this test runs
     plugin_state& s = state();
     lost_at_start_ = s.locks_lost;
-    if (s.held && !s.held->held()) {
+    limit_at_start_ = s.hold_limit_passed;
+    if (s.hold_limit_passed) {
+      fail(limit_message(s) + "; this test did not run");
+    } else if (s.held && !s.held->held()) {
       const std::string why = s.lost_since(0);
       fail("the lock on '" + s.resource_id + "' was lost (" + s.get_lockable().store().describe() +
            (why.empty() ? "" : ": " + why) + "); this test did not run");
@@ -175,12 +257,19 @@ class outcome_listener final : public ::testing::EmptyTestEventListener {
   void OnTestEnd(const ::testing::TestInfo&) override {
     if (in_death_test_child()) return;
     plugin_state& s = state();
+    if (s.hold_limit_passed && !limit_at_start_) fail(limit_message(s) + " while this test ran");
     if (s.locks_lost == lost_at_start_) return;
     fail("a lock was lost while this test ran: " + s.lost_since(lost_at_start_));
   }
 
  private:
   std::size_t lost_at_start_ = 0;
+  bool limit_at_start_ = false;
+
+  static std::string limit_message(const plugin_state& s) {
+    return "the program held '" + s.resource_id + "' longer than --lockable_max_hold=" +
+           seconds_text(s.settings.values.max_hold.value_or(seconds(0)));
+  }
 
   // GoogleTest's own FAIL()/GTEST_SKIP() machinery, naming "gtest_lockable" as the place instead
   // of a source file of ours. Both stop the test before its fixture's SetUp.

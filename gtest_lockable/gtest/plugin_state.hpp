@@ -5,10 +5,12 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "flags.hpp"
@@ -37,6 +39,14 @@ struct plugin_state {
   std::vector<std::string> lost_reasons;  ///< Why, in order; appended before `locks_lost` grows.
   /// Lost-lock reasons from number `first` on, joined by "; ".
   std::string lost_since(std::size_t first);
+
+  /// Set by the hold limit's watchdog once the program has held its resource for
+  /// `--lockable_max_hold`; the listener then fails the running and the remaining tests.
+  std::atomic<bool> hold_limit_passed{false};
+  std::mutex watchdog_mutex;          ///< Guards `watchdog_stop`.
+  std::condition_variable watchdog_wake;
+  bool watchdog_stop = false;         ///< TearDown ends the watchdog.
+  std::thread watchdog;               ///< Runs while a hold limit applies.
 
   /// The program's lockable, created from `settings` on first use. Throws `error`.
   lockable& get_lockable();

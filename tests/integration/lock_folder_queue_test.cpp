@@ -3,6 +3,9 @@
 // once, and a waiter that died or stopped does not hold the others back.
 #include <signal.h>
 
+#include <chrono>
+#include <thread>
+
 #include "gtest_lockable/lockable.hpp"
 #include "lock_folder_fixture.hpp"
 
@@ -162,6 +165,62 @@ TEST_F(lock_folder_queue_test, a_busy_report_names_the_waiter_a_free_resource_is
   EXPECT_EQ(waiter->read_line().value_or("").substr(0, 8), "held r1 ");
   waiter->close_stdin();
   EXPECT_EQ(waiter->exit_code(), 0);
+}
+
+// Each waiter says "waiting" once it is in line, before the next one starts: their arrival order
+// is known. Then the holder releases, and the log of holds shows who got r1 when.
+TEST_F(lock_folder_queue_test, a_higher_priority_goes_first_and_one_priority_in_arrival_order) {
+  inventory({{"r1", "x"}});
+  auto holder = tool({"--hold-until-eof", "1"});
+  ASSERT_EQ(holder->read_line().value_or("").substr(0, 8), "held r1 ");
+  std::vector<std::unique_ptr<subprocess>> waiters;
+  for (const char* priority : {"0", "5", "1", "1"}) {
+    waiters.push_back(tool({"--timeout", "30", "--say-waiting", "1", "--hold-ms", "5",
+                            "--priority", priority}));
+    ASSERT_EQ(waiters.back()->read_line(), "waiting");
+  }
+  holder->close_stdin();
+  EXPECT_EQ(holder->exit_code(), 0);
+  for (auto& w : waiters) EXPECT_EQ(w->exit_code(), 0);
+  const auto order = holds_of("r1");
+  ASSERT_EQ(order.size(), 5u);
+  // Priority 5, then the two of priority 1 as they came, then priority 0.
+  for (const auto& [hold, waiter] : {std::pair{1, 1}, {2, 2}, {3, 3}, {4, 0}}) {
+    EXPECT_EQ(order[hold].pid, waiters[waiter]->pid()) << "hold " << hold << " went out of turn";
+  }
+  expect_no_overlap(holds());
+}
+
+// The starvation bound: a waiter of priority p is passed only by one of priority q > p that comes
+// less than (q - p) * step after it. With a step of 1 s, priority 2 counts as 2 s of waiting: a
+// priority-2 waiter that comes at once goes first, one that comes 3 s later does not.
+TEST_F(lock_folder_queue_test, a_higher_priority_passes_only_those_that_came_less_than_its_head_start_before) {
+  inventory({{"r1", "x"}});
+  auto holder = tool({"--hold-until-eof", "1"});
+  ASSERT_EQ(holder->read_line().value_or("").substr(0, 8), "held r1 ");
+  const std::vector<std::string> common = {"--timeout",  "30", "--say-waiting",   "1",
+                                           "--hold-ms", "5",  "--priority-step", "1"};
+  const auto waiter = [&](const char* priority) {
+    auto args = common;
+    args.insert(args.end(), {"--priority", priority});
+    auto w = tool(args);
+    EXPECT_EQ(w->read_line(), "waiting");
+    return w;
+  };
+  auto low = waiter("0");
+  auto soon = waiter("2");
+  // What is tested is the passing of time itself: 3 s is more than the 2 s head start.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  auto late = waiter("2");
+  holder->close_stdin();
+  EXPECT_EQ(holder->exit_code(), 0);
+  for (auto* w : {&low, &soon, &late}) EXPECT_EQ((*w)->exit_code(), 0);
+  const auto order = holds_of("r1");
+  ASSERT_EQ(order.size(), 4u);
+  EXPECT_EQ(order[1].pid, soon->pid()) << "priority 2, 0 s after the priority-0 waiter, goes first";
+  EXPECT_EQ(order[2].pid, low->pid()) << "priority 0 is not passed by one that came 3 s later";
+  EXPECT_EQ(order[3].pid, late->pid());
+  expect_no_overlap(holds());
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 // host) to --log for every hold, so an independent checker can look for overlaps.
 //
 //   lock_tool --resources F --lock-folder D [--hostname H] [--requirements R]... [--timeout S]
-//             [--hold-ms N]
+//             [--hold-ms N] [--priority N] [--priority-step S]
 //             [--holds N] [--log F] [--hold-until-eof 1] [--say-waiting 1]
 //
 // It prints "held <ids> <ns>" on stdout when it holds; with --hold-until-eof it then holds until
@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   int holds = 1;
   std::string log;
   bool hold_until_eof = false;
+  gtest_lockable::lock_request request;
   try {
     for (int i = 1; i < argc; ++i) {
       const std::string arg = argv[i];
@@ -66,6 +67,10 @@ int main(int argc, char** argv) {
         requirements.push_back(gtest_lockable::parse_requirements(value));
       else if (arg == "--timeout")
         timeout = gtest_lockable::internal::parse_timeout(value, arg).count();
+      else if (arg == "--priority")
+        request.priority = std::stoi(value);
+      else if (arg == "--priority-step")
+        request.priority_step = gtest_lockable::seconds(std::stod(value));
       else if (arg == "--hold-ms")
         hold_ms = std::stol(value);
       else if (arg == "--holds")
@@ -91,7 +96,7 @@ int main(int argc, char** argv) {
   try {
     gtest_lockable::lockable lockable(opts);
     for (int h = 0; h < holds; ++h) {
-      auto allocations = lockable.lock_many(requirements, gtest_lockable::seconds(timeout));
+      auto allocations = lockable.lock_many(requirements, gtest_lockable::seconds(timeout), request);
       const long long held = now_ns();
       std::string ids;
       for (const auto& a : allocations) ids += (ids.empty() ? "" : ",") + a.resource_id();

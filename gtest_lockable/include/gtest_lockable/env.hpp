@@ -15,6 +15,12 @@ inline constexpr const char* timeout = "LOCKABLE_TIMEOUT";            ///< Secon
 inline constexpr const char* hostname = "LOCKABLE_HOSTNAME";          ///< Host name.
 /// The plugin's policy when no resource can be had: fail or skip.
 inline constexpr const char* on_unavailable = "LOCKABLE_ON_UNAVAILABLE";
+/// Priority among waiters, 0-1000: higher goes first.
+inline constexpr const char* priority = "LOCKABLE_PRIORITY";
+/// Longest a command (or a test program) may hold its resource: a duration.
+inline constexpr const char* max_hold = "LOCKABLE_MAX_HOLD";
+/// The plugin: keep the resource as a hold for this long when a test failed.
+inline constexpr const char* hold_on_failure = "LOCKABLE_HOLD_ON_FAILURE";
 
 // How http(s) inventories are fetched (`http_options_from_env()`, see docs/http.md).
 inline constexpr const char* http_token = "LOCKABLE_HTTP_TOKEN";  ///< Bearer token.

@@ -15,6 +15,8 @@ enum class errc {
   no_match,              ///< No inventory entry satisfies the requirements.
   timeout,               ///< Matching resources exist but none became free in time.
   lock_store,            ///< The lock store failed (unwritable lock folder, server error).
+  not_held,              ///< A release of a hold that does not exist (free, or a plain lock).
+  not_permitted,         ///< A release of another user's hold without `force`.
 };
 
 /// The setting to change when an error is the fault of one. Messages do not name it: each front

@@ -21,6 +21,9 @@ struct holder_info {
   std::string alloc_id;  ///< The holder's allocation id (our processes record it).
   std::string since;     ///< When the lock was taken, ISO 8601 UTC.
   std::string note;      ///< Anything else worth saying (e.g. "lock file is a symlink").
+  std::string user;      ///< The user that took it, when recorded.
+  std::string hold_until;  ///< For a hold: when it ends, ISO 8601 UTC. Empty: not a hold.
+  std::string hold_note;   ///< For a hold: what it is for, as its owner said.
 };
 
 /// A resource's lock state with its holder.

@@ -19,6 +19,16 @@ namespace gtest_lockable {
 /// Seconds, fractions allowed; `std::chrono::seconds(5)` converts implicitly.
 using seconds = std::chrono::duration<double>;
 
+/// The longest note a hold may have, in bytes.
+inline constexpr std::size_t max_hold_note = 500;
+/// The longest a hold may last: 30 days.
+inline constexpr seconds max_hold_duration{30.0 * 24 * 3600};
+
+/// Checks what `lockable::hold` would check of a hold: a duration above 0 and at most
+/// `max_hold_duration`, a note of at most `max_hold_note` bytes without control characters.
+/// Throws `error` (`errc::invalid_argument`) naming what is wrong.
+void check_hold_request(seconds duration, const std::string& note);
+
 /// One held resource. Move-only; it releases the resource when destroyed, so a scope that holds
 /// an `allocation` holds the resource. A moved-from allocation holds and releases nothing.
 class allocation {
@@ -96,6 +106,14 @@ struct lock_request {
   /// The id of a resource to try first (e.g. the one CTest assigned); any other matching
   /// resource is taken when it is busy. Empty: none.
   std::string prefer;
+  /// Priority among the callers waiting for the same resources, from 0 (the default) to 1000.
+  /// A freed resource goes to the waiter that counts as having waited longest, each priority
+  /// point counting as `priority_step` of waiting: waiters of one priority go in the order they
+  /// came, and one of priority p is passed only by those of a priority q > p that come less than
+  /// (q - p) * `priority_step` after it (see docs/holds.md).
+  int priority = 0;
+  /// What one priority point is worth; one minute unless a test needs it shorter.
+  seconds priority_step{60.0};
 };
 
 /// Counters over all allocations made by one `lockable`.
@@ -133,8 +151,21 @@ class lockable {
 
   /// Locks one distinct resource for each element of `requirements`, all or nothing: while it
   /// waits it holds none of them. The result is in the order of `requirements`.
+  /// `request.prefer` is not used.
   std::vector<allocation> lock_many(const std::vector<nlohmann::json>& requirements,
-                                    seconds timeout = seconds(0));
+                                    seconds timeout = seconds(0), const lock_request& request = {});
+
+  /// Turns `held` into a hold: its resource stays locked after this process ends, for `duration`
+  /// from now or until `release_hold`, with `note` (at most `max_hold_note` bytes, no control
+  /// characters) and this user's name for `status` to show. `held` holds nothing afterwards.
+  /// Throws `error`: `invalid_argument` for a bad duration or note (`held` then still holds),
+  /// `lock_store` when the store cannot keep holds.
+  void hold(allocation& held, seconds duration, const std::string& note);
+
+  /// Ends the hold of resource `id`, which must be this user's unless `force`; returns its state
+  /// as it was. Throws `error`: `not_held` (no hold: free, or a running lock), `not_permitted`
+  /// (another user's, without `force`), `invalid_argument` (an id that cannot name a resource).
+  lock_status release_hold(const std::string& id, bool force = false);
 
   /// Releases `alloc` (the same as `alloc.unlock()`).
   void unlock(allocation& alloc) noexcept { alloc.unlock(); }

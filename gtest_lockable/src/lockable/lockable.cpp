@@ -7,6 +7,7 @@
 
 #include "src/util/json.hpp"
 #include "src/util/time_format.hpp"
+#include "src/util/user.hpp"
 
 namespace gtest_lockable {
 namespace {
@@ -112,6 +113,58 @@ void check_timeout(seconds timeout) {
   if (!(timeout.count() >= 0) || timeout.count() > 1e9) {
     throw error(errc::invalid_argument, "invalid timeout " + std::to_string(timeout.count()) +
                                             ": give a number of seconds from 0 up");
+  }
+}
+
+void check_priority(const lock_request& request) {
+  if (request.priority < 0 || request.priority > 1000) {
+    throw error(errc::invalid_argument, "invalid priority " + std::to_string(request.priority) +
+                                            ": give a whole number from 0 to 1000");
+  }
+  if (!(request.priority_step.count() >= 0) || request.priority_step.count() > 1e6) {
+    throw error(errc::invalid_argument, "invalid priority step " +
+                                            std::to_string(request.priority_step.count()) +
+                                            ": give seconds from 0 to 10^6");
+  }
+}
+
+}  // namespace
+
+void check_hold_request(seconds duration, const std::string& note) {
+  if (!(duration.count() > 0) || duration > max_hold_duration) {
+    throw error(errc::invalid_argument, "invalid hold duration " + detail::seconds_text(duration) +
+                                            ": give more than 0 and at most 720h (30 days)");
+  }
+  if (note.size() > max_hold_note) {
+    throw error(errc::invalid_argument, "the note of a hold is " + std::to_string(note.size()) +
+                                            " bytes: give at most " +
+                                            std::to_string(max_hold_note));
+  }
+  for (std::size_t i = 0; i < note.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(note[i]);
+    if (byte < 0x20 || byte == 0x7f) {
+      throw error(errc::invalid_argument,
+                  "the note of a hold has a control character at byte " + std::to_string(i + 1) +
+                      " (" + printable(note.substr(i, 1)) + "): give one line of plain text");
+    }
+  }
+}
+
+namespace {
+
+// An id that `--release` may name: a lock folder file name, as inventories are checked.
+void check_release_id(const std::string& id) {
+  if (id.empty() || id == "." || id == ".." || id.size() > 200 ||
+      id.find_first_of(std::string("/\0", 2)) != std::string::npos) {
+    throw error(errc::invalid_argument, "cannot release '" + id +
+                                            "': not a resource id (give the id that lockable "
+                                            "--status shows)");
+  }
+  for (const char c : id) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      throw error(errc::invalid_argument, "cannot release '" + id +
+                                              "': a resource id has no control characters");
+    }
   }
 }
 
@@ -244,14 +297,21 @@ struct lockable::impl {
   }
 
   std::vector<allocation> lock_all(const std::vector<json>& requirements, seconds timeout,
-                                   const std::string& prefer) {
+                                   const lock_request& request) {
     const auto queued = steady::now();
     check_timeout(timeout);
+    check_priority(request);
     if (requirements.empty()) return {};
+    const std::string& prefer = request.prefer;
     const auto deadline = queued + to_steady(timeout);
     const auto notice_at = queued + to_steady(wait_notice_after);
     const compiled_requirements compiled = compile(requirements);
-    const lock_owner owner{hostname, new_alloc_id()};
+    // A priority is a head start in the line: each point counts as `priority_step` of waiting.
+    const lock_owner owner{
+        hostname, new_alloc_id(), request.priority,
+        std::chrono::system_clock::now() -
+            std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                request.priority_step * request.priority)};
     std::unique_ptr<wait_ticket> in_line;  // our place among the waiters, once we wait
     bool watching = false;
     bool noticed = false;
@@ -318,13 +378,33 @@ allocation lockable::lock(const lock_requirements& requirements, seconds timeout
                           const lock_request& request) {
   // Before the copy: copying JSON recurses once per level.
   query::check_depth(requirements.value());
-  auto many = impl_->lock_all({requirements.value()}, timeout, request.prefer);
+  auto many = impl_->lock_all({requirements.value()}, timeout, request);
   return std::move(many.front());
 }
 
 std::vector<allocation> lockable::lock_many(const std::vector<json>& requirements,
-                                            seconds timeout) {
-  return impl_->lock_all(requirements, timeout, std::string());
+                                            seconds timeout, const lock_request& request) {
+  lock_request without_preference = request;
+  without_preference.prefer.clear();
+  return impl_->lock_all(requirements, timeout, without_preference);
+}
+
+void lockable::hold(allocation& held, seconds duration, const std::string& note) {
+  check_hold_request(duration, note);
+  if (!held.lock_ || !held.lock_->valid()) {
+    throw error(errc::invalid_argument, "cannot hold '" + held.resource_id_ + "': not held");
+  }
+  const auto until = std::chrono::system_clock::now() +
+                     std::chrono::duration_cast<std::chrono::system_clock::duration>(duration);
+  const lock_owner owner{impl_->hostname, held.alloc_id_, 0, {}};
+  impl_->store->hold(*held.lock_, held.resource_id_, owner,
+                     hold_request{until, note, detail::user_name()});
+  held.unlock();  // its handle holds nothing of the hold any more
+}
+
+lock_status lockable::release_hold(const std::string& id, bool force) {
+  check_release_id(id);
+  return impl_->store->release_hold(id, detail::user_name(), force);
 }
 
 std::vector<json> lockable::select(const json& requirements) {

@@ -47,6 +47,20 @@ std::chrono::duration<double> parse_duration(std::string_view text, std::string_
   return std::chrono::duration<double>(value);
 }
 
+int parse_priority(std::string_view text, std::string_view source) {
+  const std::string digits(text);
+  const bool plain = !digits.empty() && digits.size() <= 4 &&
+                     digits.find_first_not_of("0123456789") == std::string::npos;
+  const int value = plain ? std::atoi(digits.c_str()) : -1;
+  if (value < 0 || value > max_priority) {
+    throw error(errc::invalid_argument,
+                "invalid priority '" + digits + "' from " + std::string(source) +
+                    ": give a whole number from 0 (the default) to " +
+                    std::to_string(max_priority) + "; a higher one goes first");
+  }
+  return value;
+}
+
 std::chrono::duration<double> parse_timeout(std::string_view text, std::string_view source) {
   return parse_duration(text, "timeout", source);
 }

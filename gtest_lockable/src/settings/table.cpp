@@ -1,6 +1,7 @@
 // The one description of every setting of the `lockable` command and the GoogleTest plugin. The
 // names and defaults are py-lockable's (for the command) and pytest-lockable's (for the plugin),
 // so that their users' scripts and CI set-ups keep working; that is why some defaults differ.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,20 @@ void store_on_unavailable(settings& out, const sourced& value) {
     throw error(errc::invalid_argument,
                 "invalid value '" + value.value + "' from " + value.source + ": give fail or skip");
   }
+}
+
+// A duration that must be above zero, or none when empty (the default).
+std::optional<std::chrono::duration<double>> optional_limit(const sourced& value,
+                                                            const char* what) {
+  if (value.value.empty()) return std::nullopt;
+  const auto limit = parse_duration(value.value, what, value.source);
+  if (limit.count() <= 0) {
+    throw error(errc::invalid_argument, "invalid " + std::string(what) + " '" + value.value +
+                                            "' from " + value.source +
+                                            ": give a duration above 0 (90s, 15m, 2h), or "
+                                            "nothing for none");
+  }
+  return limit;
 }
 
 const std::vector<setting_spec> specs = {
@@ -96,6 +111,37 @@ const std::vector<setting_spec> specs = {
      "when no resource matches or the timeout passes: fail every selected test (the program "
      "exits non-zero) or skip them; bad flags or a bad inventory always fail",
      store_on_unavailable},
+    {"priority",
+     env::priority,
+     {"--priority", "N", [] { return std::string("0"); }, nullptr},
+     {"--lockable_priority", "N", [] { return std::string("0"); }, nullptr},
+     "priority among those waiting for a resource, 0-1000: a freed resource goes to the waiter "
+     "whose wait plus one minute per priority point is the longest, so N counts as N minutes of "
+     "waiting (first come, first served within one priority; see docs/holds.md)",
+     [](settings& out, const sourced& value) {
+       out.priority = parse_priority(value.value, value.source);
+     }},
+    {"max_hold",
+     env::max_hold,
+     {"--max-hold", "DURATION", none, nullptr},
+     {"--lockable_max_hold", "DURATION", none, nullptr},
+     "the longest the resource may be held (90s, 15m, 2h): then the command's process group "
+     "gets SIGTERM, SIGKILL 5 s later, and lockable exits 124; the plugin fails the running "
+     "and remaining tests",
+     [](settings& out, const sourced& value) {
+       out.max_hold = optional_limit(value, "hold limit");
+     }},
+    // The command makes holds with --hold --for instead.
+    {"hold_on_failure",
+     env::hold_on_failure,
+     {nullptr, nullptr, none, nullptr},
+     {"--lockable_hold_on_failure", "DURATION", none, nullptr},
+     "when a test failed, keep the resource held for this long (15m, 2h) after the program "
+     "ends, with a note naming the program and the failed tests, as lockable --hold does; "
+     "lockable --release ID ends it early",
+     [](settings& out, const sourced& value) {
+       out.hold_on_failure = optional_limit(value, "hold duration");
+     }},
 };
 
 }  // namespace

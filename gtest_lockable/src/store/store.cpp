@@ -11,6 +11,13 @@ std::string describe(const lock_status& status) {
   std::string text = status.resource_id;
   const holder_info& h = status.holder;
   if (!h.note.empty()) return text + " (" + h.note + ")";
+  if (!h.hold_until.empty()) {
+    text += " (hold";
+    if (!h.user.empty()) text += " of " + h.user;
+    text += " until " + h.hold_until;
+    if (!h.hold_note.empty()) text += ": '" + h.hold_note + "'";
+    return text + ")";
+  }
   switch (status.state) {
     case lock_state::free:
       return text + " (free)";

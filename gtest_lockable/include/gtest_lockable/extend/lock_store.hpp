@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "gtest_lockable/error.hpp"
 #include "gtest_lockable/lock_status.hpp"
 
 namespace gtest_lockable {
@@ -16,6 +17,11 @@ namespace gtest_lockable {
 struct lock_owner {
   std::string host;      ///< This host's name.
   std::string alloc_id;  ///< The allocation id.
+  int priority = 0;      ///< The lock call's priority (for messages; `queued_at` has it already).
+  /// The caller's place in line: when its lock call began, moved earlier by its priority's head
+  /// start. Among the waiters for a resource, the one with the earliest `queued_at` goes first.
+  /// The epoch (the default): the caller has no place and lets every waiter go first.
+  std::chrono::system_clock::time_point queued_at{};
 };
 
 /// A held lock; destroying it releases the lock.
@@ -29,6 +35,13 @@ class lock_handle {
   virtual int descriptor() const noexcept { return -1; }
   /// False once the store knows the lock was lost (e.g. an expired lease).
   virtual bool valid() const noexcept { return true; }
+};
+
+/// A hold: a lock kept after the process that took it ends, until `until` or a release.
+struct hold_request {
+  std::chrono::system_clock::time_point until;  ///< When the hold ends by itself.
+  std::string note;                             ///< What it is for (one line, checked).
+  std::string user;                             ///< Who holds it: this process's user name.
 };
 
 /// A place in a store's queue of waiters (see `lock_store::enqueue`); leaves it when destroyed.
@@ -71,6 +84,24 @@ class lock_store {
   /// Blocks until a lock may have been released or `deadline` passes (spurious wake-ups are
   /// allowed).
   virtual void wait(std::chrono::steady_clock::time_point deadline) = 0;
+
+  /// Turns `lock`, a lock of resource `id` that this store's `try_lock_all` gave `owner`, into a
+  /// hold that outlives this process until `hold.until` or `release_hold`. Afterwards `lock`
+  /// holds nothing of it: destroying the handle leaves the hold in place. Throws `error`
+  /// (`errc::lock_store`) when the store cannot keep holds (the default) or fails.
+  virtual void hold(lock_handle& lock, const std::string& id, const lock_owner& owner,
+                    const hold_request& hold) {
+    (void)lock, (void)id, (void)owner, (void)hold;
+    throw error(errc::lock_store, describe() + " cannot keep holds");
+  }
+
+  /// Ends the hold of resource `id` for user `user`, who must be its owner unless `force`; returns
+  /// its state as it was. Throws `error`: `errc::not_held` when `id` has no hold (it is free, or
+  /// held by a running process), `errc::not_permitted` for another user's hold without `force`.
+  virtual lock_status release_hold(const std::string& id, const std::string& user, bool force) {
+    (void)user, (void)force;
+    throw error(errc::not_held, describe() + " keeps no holds, so '" + id + "' has none");
+  }
 
   /// The state of resource `id`'s lock, without taking it.
   virtual lock_status status(const std::string& id) = 0;

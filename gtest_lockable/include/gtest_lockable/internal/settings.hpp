@@ -50,6 +50,13 @@ std::chrono::duration<double> parse_duration(std::string_view text, std::string_
 /// `parse_duration` for the timeout.
 std::chrono::duration<double> parse_timeout(std::string_view text, std::string_view source);
 
+/// The highest priority a waiter may have; 0 is the default and the lowest.
+inline constexpr int max_priority = 1000;
+
+/// Parses a priority: a whole number from 0 to `max_priority`. Throws `error`
+/// (`errc::invalid_argument`) naming `source` otherwise.
+int parse_priority(std::string_view text, std::string_view source);
+
 /// What the plugin does when no resource can be locked (nothing matches, or the timeout passed).
 enum class unavailable_policy {
   fail,  ///< Every selected test fails; the program exits non-zero.
@@ -75,6 +82,11 @@ struct settings {
   sourced hostname;      ///< Host name; empty: this host's name.
   std::chrono::duration<double> timeout{0};  ///< How long to wait for a resource.
   unavailable_policy on_unavailable = unavailable_policy::fail;  ///< Plugin only.
+  int priority = 0;  ///< Among waiters, higher goes first (0-`max_priority`).
+  /// The longest the command (the test program) may hold its resource; none: no limit.
+  std::optional<std::chrono::duration<double>> max_hold;
+  /// Plugin only: when a test failed, keep the resource as a hold for this long; none: release.
+  std::optional<std::chrono::duration<double>> hold_on_failure;
 };
 
 /// How one setting appears in one front end.

@@ -16,6 +16,7 @@
 
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/lock_store.hpp"
+#include "src/store/lock_folder/hold_keeper.hpp"
 #include "src/store/lock_folder/queue.hpp"
 #include "src/store/lock_folder/watch.hpp"
 #include "src/util/json.hpp"
@@ -68,7 +69,7 @@ bool pid_alive(long pid) {
 // What a lock file says about its holder. `pid` is 0 when the file is empty, -1 when its first
 // line is not a PID.
 holder_info read_holder(int fd) {
-  char buffer[1024];
+  char buffer[4096];
   ssize_t n;
   do {
     n = ::pread(fd, buffer, sizeof buffer - 1, 0);
@@ -94,6 +95,9 @@ holder_info read_holder(int fd) {
       holder.host = text_field("host");
       holder.alloc_id = text_field("alloc_id");
       holder.since = text_field("since");
+      holder.user = text_field("user");
+      holder.hold_until = text_field("hold_until");
+      holder.hold_note = text_field("note");
     }
   }
   return holder;
@@ -125,6 +129,13 @@ class folder_lock final : public lock_handle {
 
   int descriptor() const noexcept override { return fd_; }
 
+  /// Closes this process's descriptor without releasing: another process (a hold's keeper)
+  /// shares the lock and releases it.
+  void detach() noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
  private:
   int fd_;
   std::string path_;
@@ -150,6 +161,8 @@ class folder_store final : public lock_store {
       if (place != places_.end()) {
         defer = place->second != nullptr;
         if (defer) mine = place->second->name();
+      } else if (owner.queued_at != std::chrono::system_clock::time_point{}) {
+        mine = detail::line_key(owner.queued_at);  // those ahead of where it would stand
       }
     }
     std::unique_lock<std::mutex> reading(queue_mutex_, std::defer_lock);
@@ -188,7 +201,7 @@ class folder_store final : public lock_store {
   std::unique_ptr<wait_ticket> enqueue(const std::vector<std::string>& ids, bool keep,
                                        const lock_owner& owner) override {
     ensure_folder();
-    auto ticket = queue_.join(ids, keep, folder_mode_);
+    auto ticket = queue_.join(ids, keep, folder_mode_, owner);
     if (ticket) {
       watch_.start();
       watch_.watch_ticket(queue_.path() + "/" + ticket->name());
@@ -222,7 +235,92 @@ class folder_store final : public lock_store {
 
   std::string describe() const override { return "lock folder '" + folder_ + "'"; }
 
+  void hold(lock_handle& lock, const std::string& id, const lock_owner& owner,
+            const hold_request& hold) override {
+    auto* mine = dynamic_cast<folder_lock*>(&lock);
+    if (mine == nullptr || mine->descriptor() < 0) {
+      throw error(errc::lock_store, describe() + " cannot hold '" + id + "': not a lock it holds");
+    }
+    char* absolute = ::realpath(folder_.c_str(), nullptr);
+    if (absolute == nullptr) folder_error("cannot resolve", errno);
+    detail::hold_keeper_plan plan;
+    plan.folder = absolute;
+    std::free(absolute);
+    plan.lock_fd = mine->descriptor();
+    plan.lock_name = id + ".pid";
+    plan.request_name = detail::release_request_name(id, owner.alloc_id);
+    plan.until = hold.until;
+    const nlohmann::json details = {{"host", owner.host},
+                                    {"alloc_id", owner.alloc_id},
+                                    {"since", detail::utc_now_iso8601()},
+                                    {"user", hold.user},
+                                    {"hold_until", detail::iso8601(hold.until)},
+                                    {"note", hold.note}};
+    plan.record = detail::json_text(details) + "\n";
+    detail::start_hold_keeper(plan);
+    mine->detach();
+  }
+
+  lock_status release_hold(const std::string& id, const std::string& user, bool force) override {
+    const lock_status was = status(id);
+    if (was.state != lock_state::held) {
+      throw error(errc::not_held, "'" + id + "' is not held (" + describe() +
+                                      "): there is no hold to release");
+    }
+    if (was.holder.hold_until.empty() || was.holder.alloc_id.empty()) {
+      throw error(errc::not_held, "'" + id + "' has no hold: " + gtest_lockable::describe(was) +
+                                      " is a running lock; end that process instead");
+    }
+    if (was.holder.user != user && !force) {
+      throw error(errc::not_permitted,
+                  "the hold of '" + id + "' is " + was.holder.user + "'s, not " + user +
+                      "'s: only its owner may release it; add --force to release it anyway "
+                      "(recorded)");
+    }
+    // The keeper watches the folder for this request, and checks for it once a quarter second
+    // when it cannot watch.
+    const std::string request =
+        folder_ + "/" + detail::release_request_name(id, was.holder.alloc_id);
+    fd_guard fd(::open(request.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                       0644));
+    if (fd.get() < 0) folder_error("cannot write '" + request + "'", errno);
+    const std::string text = user + (force ? " force\n" : "\n");
+    (void)!::write(fd.get(), text.data(), text.size());
+    fd.reset();
+    const auto deadline = clock::now() + std::chrono::seconds(5);
+    bool released = false;
+    while (!released && clock::now() < deadline) {
+      const lock_status now = status(id);
+      released = now.state != lock_state::held || now.holder.alloc_id != was.holder.alloc_id;
+      if (!released) ::usleep(5000);
+    }
+    ::unlink(request.c_str());
+    if (!released) {
+      throw error(errc::lock_store, "the keeper of the hold of '" + id + "' (PID " +
+                                        std::to_string(was.holder.pid) +
+                                        ") did not end it within 5 s; is it stopped?");
+    }
+    if (force && was.holder.user != user) record_forced_release(was, user);
+    return was;
+  }
+
  private:
+  // One line per forced release, appended whole, readable by whoever shares the folder.
+  void record_forced_release(const lock_status& was, const std::string& user) {
+    const std::string path = folder_ + "/.lockable-forced-releases";
+    fd_guard fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (fd.get() < 0) return;
+    const nlohmann::json entry = {{"at", detail::utc_now_iso8601()},
+                                  {"resource_id", was.resource_id},
+                                  {"by", user},
+                                  {"owner", was.holder.user},
+                                  {"alloc_id", was.holder.alloc_id},
+                                  {"hold_until", was.holder.hold_until},
+                                  {"note", was.holder.hold_note}};
+    const std::string line = detail::json_text(entry) + "\n";
+    (void)!::write(fd.get(), line.data(), line.size());
+  }
+
   // A caller's place in line: registered with the store until destroyed.
   class place_in_line final : public wait_ticket {
    public:

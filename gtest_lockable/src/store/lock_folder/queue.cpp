@@ -19,16 +19,17 @@ namespace {
 
 using system_clock = std::chrono::system_clock;
 
-// "<ns since the epoch, 20 digits>.<pid>.<random>": names sort by the time waiting began.
-std::string ticket_name() {
-  const auto ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(system_clock::now().time_since_epoch())
-          .count();
+// "<ns since the epoch, 20 digits>.<pid>.<random>": names sort by the caller's place in line.
+std::string ticket_name(system_clock::time_point queued_at) {
   thread_local std::mt19937 random{std::random_device{}()};
   char name[64];
-  std::snprintf(name, sizeof name, "%020lld.%ld.%08x", static_cast<long long>(ns),
+  std::snprintf(name, sizeof name, "%s.%ld.%08x", line_key(queued_at).c_str(),
                 static_cast<long>(::getpid()), static_cast<unsigned>(random()));
   return name;
+}
+
+long long ns_of(system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
 // The time and PID in a ticket's name; false for a name that is not a ticket's.
@@ -49,6 +50,13 @@ std::string read_all(int fd) {
 }
 
 }  // namespace
+
+std::string line_key(std::chrono::system_clock::time_point queued_at) {
+  if (queued_at == system_clock::time_point{}) queued_at = system_clock::now();
+  char key[32];
+  std::snprintf(key, sizeof key, "%020lld", std::max(0LL, ns_of(queued_at)));
+  return key;
+}
 
 queue_ticket::queue_ticket(int folder_fd, int fd, std::string name, std::vector<std::string> ids)
     : folder_fd_(folder_fd),
@@ -78,8 +86,8 @@ folder_queue::~folder_queue() {
 }
 
 std::unique_ptr<queue_ticket> folder_queue::join(const std::vector<std::string>& ids, bool keep,
-                                                 mode_t mode) {
-  const std::string name = ticket_name();
+                                                 mode_t mode, const lock_owner& owner) {
+  const std::string name = ticket_name(owner.queued_at);
   const std::string hidden = "." + name;  // readers skip it until it is locked and written
   int folder_fd = -1;
   int fd = -1;
@@ -104,9 +112,12 @@ std::unique_ptr<queue_ticket> folder_queue::join(const std::vector<std::string>&
     if (folder_fd >= 0) ::close(folder_fd);
     return nullptr;
   }
-  // "K" (keeps) or "W" (only waits), then the ids, each ended by a NUL (ids never hold one).
+  // "K" (keeps) or "W" (only waits), then the ids, each ended by a NUL (ids never hold one),
+  // then "\x01<priority>.<ns when it began to wait>" and a NUL (no id starts with \x01).
   std::string text(keep ? "K" : "W");
   for (const auto& id : ids) text += id + '\0';
+  text += "\x01" + std::to_string(owner.priority) + "." +
+          std::to_string(ns_of(system_clock::now())) + '\0';
   const bool ready = ::flock(fd, LOCK_EX | LOCK_NB) == 0 &&
                      ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
                      ::renameat(folder_fd, hidden.c_str(), folder_fd, name.c_str()) == 0;
@@ -170,9 +181,16 @@ std::optional<holder_info> folder_queue::ahead_of(const std::string& id, const s
   long long ns = 0;
   holder_info waiter;
   parse_name(*name, ns, waiter.pid);
+  int priority = 0;
+  if (const auto known = wanted_.find(*name); known != wanted_.end()) {
+    priority = known->second.priority;
+    if (known->second.since_ns > 0) ns = known->second.since_ns;
+  }
   waiter.since = iso8601(system_clock::time_point(
       std::chrono::duration_cast<system_clock::duration>(std::chrono::nanoseconds(ns))));
-  waiter.note = "free, kept for PID " + std::to_string(waiter.pid) + ", which has waited longer";
+  waiter.note = "free, kept for PID " + std::to_string(waiter.pid) +
+                (priority > 0 ? " (priority " + std::to_string(priority) + "), which is ahead in line"
+                              : ", which has waited longer");
   return waiter;
 }
 
@@ -226,7 +244,13 @@ const folder_queue::wanted* folder_queue::wanted_by(const std::string& name, int
   for (std::size_t start = 1; start < text.size();) {
     const auto end = text.find('\0', start);
     if (end == std::string::npos) break;
-    w.ids.push_back(text.substr(start, end - start));
+    if (text[start] == '\x01') {
+      char* rest = nullptr;
+      w.priority = static_cast<int>(std::strtol(text.c_str() + start + 1, &rest, 10));
+      if (*rest == '.') w.since_ns = std::strtoll(rest + 1, nullptr, 10);
+    } else {
+      w.ids.push_back(text.substr(start, end - start));
+    }
     start = end + 1;
   }
   return &wanted_.emplace(name, std::move(w)).first->second;

@@ -3,8 +3,9 @@
 // The waiters' queue of a lock folder. Without one, a freed resource goes to whichever waiter
 // the scheduler runs first, or back to its releaser when that one locks again at once, so some
 // waiters wait many times longer than others. Here a waiter puts a ticket in
-// `<folder>/.lockable-queue`, named by the time it started waiting and listing the resources it
-// waits for, and a free resource is kept for the oldest live ticket that keeps it.
+// `<folder>/.lockable-queue`, named by its place in line (the time it started waiting, moved
+// earlier by its priority: see `lock_owner::queued_at`) and listing the resources it waits for,
+// and a free resource is kept for the first live ticket in line that keeps it.
 //
 // A ticket is live while its owner holds an flock on it (a dead owner's lock is dropped by the
 // kernel) and touches it at least every `ticket_stale_after` / 4 (a stopped process holds its lock
@@ -27,6 +28,10 @@ namespace gtest_lockable::detail {
 
 /// A ticket not touched for this long holds nobody back.
 constexpr std::chrono::seconds ticket_stale_after{2};
+
+/// The text that orders a caller with `queued_at` among the tickets' names (their first 20
+/// characters): the nanoseconds since the epoch, 20 digits. The epoch stands for now.
+std::string line_key(std::chrono::system_clock::time_point queued_at);
 
 /// A place in the queue, held open and locked while it is in the queue.
 class queue_ticket {
@@ -66,7 +71,9 @@ class folder_queue {
   /// while it is the oldest that keeps it. The queue folder is created with the lock folder's
   /// `mode`, so whoever may lock there may queue there. Null when the queue cannot be used:
   /// waiting then works as without one.
-  std::unique_ptr<queue_ticket> join(const std::vector<std::string>& ids, bool keep, mode_t mode);
+  /// The ticket is named by `owner.queued_at`, so that waiters go in order of it.
+  std::unique_ptr<queue_ticket> join(const std::vector<std::string>& ids, bool keep, mode_t mode,
+                                     const lock_owner& owner);
 
   /// Leaves the queue and touches the ticket next in line for each of the ticket's resources.
   void leave(std::unique_ptr<queue_ticket> ticket);
@@ -87,6 +94,8 @@ class folder_queue {
   struct wanted {
     bool keep = false;
     std::vector<std::string> ids;
+    int priority = 0;       // for messages: the name orders the tickets
+    long long since_ns = 0;  // when its owner began to wait (0: unknown)
   };
   // The oldest live ticket after `after` and before `before` (either may be empty: no bound)
   // that waits for `id` (and keeps it, with `keeping`).
