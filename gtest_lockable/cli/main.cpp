@@ -85,6 +85,7 @@ int run_mode(const cli_options& opts) {
     return interruptible(std::move(store), signals);
   };
   if (!opts.quiet) hooks.on_wait = say;
+  hooks.on_warning = say;  // a ledger that cannot be written: said even with --quiet
   lockable locker = internal::make_lockable(opts, std::move(hooks));
   allocation held = locker.lock(requirements, opts.timeout);
   // A signal that came as the lock was taken: stop here rather than start the command.
@@ -103,6 +104,13 @@ int run_mode(const cli_options& opts) {
       run_command(opts.command, candidates, environment, held.descriptor(), signals);
   // Whatever the command did, it did so without exclusive use of the resource for a while.
   const bool lost = !held.held();
+  outcome ended;
+  if (result.signal != 0) {
+    ended.signal = result.signal;
+  } else {
+    ended.exit_status = result.exit_status;
+  }
+  held.set_outcome(std::move(ended));
   held.unlock();
   if (!result.error.empty()) say(result.error);
   if (lost) return report_lost(*notice, held, &result);

@@ -161,7 +161,7 @@ run_result run_command(const std::vector<std::string>& argv,
     if (!event->from_terminal) forward(*event);
   }
   if (got == sizeof exec_errno) return exec_failure(argv.front(), exec_errno);
-  return {exit_status(status), {}, lock_lost};
+  return {exit_status(status), {}, lock_lost, WIFSIGNALED(status) ? WTERMSIG(status) : 0};
 }
 
 }  // namespace gtest_lockable::cli

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -75,6 +76,8 @@ struct settings {
   sourced hostname;      ///< Host name; empty: this host's name.
   std::chrono::duration<double> timeout{0};  ///< How long to wait for a resource.
   unavailable_policy on_unavailable = unavailable_policy::fail;  ///< Plugin only.
+  bool ledger = true;                     ///< Record allocations in the usage ledger.
+  std::uint64_t ledger_size = 16u << 20;  ///< Bytes of records the ledger keeps.
 };
 
 /// How one setting appears in one front end.
@@ -147,6 +150,8 @@ struct lockable_hooks {
   etcd_options etcd;
   /// Called with a line when a lock call has waited a while; may be empty.
   std::function<void(const std::string&)> on_wait;
+  /// Called once with a line when the ledger cannot be written; may be empty.
+  std::function<void(const std::string&)> on_warning;
   /// Wraps the store chosen from the settings (the command makes it interruptible); may be
   /// empty.
   std::function<std::shared_ptr<lock_store>(std::shared_ptr<lock_store>)> wrap_store;

@@ -16,6 +16,7 @@
 
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/lock_store.hpp"
+#include "src/store/lock_folder/ledger_file.hpp"
 #include "src/store/lock_folder/queue.hpp"
 #include "src/store/lock_folder/watch.hpp"
 #include "src/util/json.hpp"
@@ -222,6 +223,12 @@ class folder_store final : public lock_store {
 
   std::string describe() const override { return "lock folder '" + folder_ + "'"; }
 
+  std::shared_ptr<ledger_log> ledger(std::uint64_t max_size) override {
+    std::lock_guard<std::mutex> guard(places_mutex_);
+    if (!ledger_) ledger_ = detail::folder_ledger(folder_, max_size);
+    return ledger_;
+  }
+
  private:
   // A caller's place in line: registered with the store until destroyed.
   class place_in_line final : public wait_ticket {
@@ -422,6 +429,7 @@ class folder_store final : public lock_store {
   // The waiters in line through this store, by allocation id: their ticket, or null when they
   // could not join the queue (they then wait as if there were none).
   std::unordered_map<std::string, detail::queue_ticket*> places_;
+  std::shared_ptr<ledger_log> ledger_;  // guarded by places_mutex_
 };
 
 }  // namespace
