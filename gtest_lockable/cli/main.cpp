@@ -9,6 +9,7 @@
 
 #include "cli/exit_codes.hpp"
 #include "cli/export_env.hpp"
+#include "cli/ledger_modes.hpp"
 #include "cli/modes.hpp"
 #include "cli/options.hpp"
 #include "cli/run.hpp"
@@ -134,6 +135,14 @@ int main_of(const std::vector<std::string>& args) {
       return status_mode(opts, std::cout);
     case mode::validate:
       return validate_mode(opts, std::cout, std::cerr);
+    case mode::history:
+      return history_mode(opts, std::cout, std::cerr);
+    case mode::stats:
+      return stats_mode(opts, std::cout, std::cerr);
+    case mode::metrics:
+      return metrics_mode(opts, std::cout, std::cerr);
+    case mode::report:
+      return report_mode(opts, std::cout, std::cerr);
     case mode::run:
       return run_mode(opts);
   }

@@ -42,12 +42,41 @@ void set_mode(cli_options& opts, mode m, const char* name) {
     opts.what = m;
     return;
   }
-  throw error(errc::invalid_argument, std::string("option ") + name +
-                                          " cannot be combined with --list, --ctest-resources, " +
-                                          "--status or --validate-only (see lockable --help)");
+  throw error(errc::invalid_argument,
+              std::string("option ") + name +
+                  " cannot be combined with another of --list, --ctest-resources, --status, "
+                  "--validate-only, --history, --stats, --metrics and --report (see lockable "
+                  "--help)");
 }
 
-const std::array<switch_flag, 9> switch_flags = {{
+// An option of the command's own that takes a value (the ledger's readers).
+struct value_flag {
+  const char* name;
+  const char* metavar;
+  const char* help;
+  std::string cli_options::*sets;
+  mode chooses;  ///< The mode it chooses; mode::run for none.
+};
+
+const std::array<value_flag, 4> value_flags = {{
+    {"--metrics", "FILE",
+     "write the ledger's figures to FILE in the Prometheus text format (for node_exporter's "
+     "textfile collector; - for stdout): per resource its state, allocations, failures, wait "
+     "and hold histograms; reads the inventory for the states",
+     &cli_options::output, mode::metrics},
+    {"--report", "FILE",
+     "write the ledger as one self-contained HTML page to FILE: a timeline of the allocations "
+     "per resource, utilisation and wait charts, the table of --stats",
+     &cli_options::output, mode::report},
+    {"--since", "WHEN",
+     "with --history, --stats, --metrics, --report: only allocations held since WHEN, a "
+     "duration back from now (90m, 24h, 7d) or a UTC date (2026-12-01, 2026-12-01T08:00)",
+     &cli_options::since, mode::run},
+    {"--resource", "ID", "with --history, --stats, --metrics, --report: only resource ID",
+     &cli_options::resource, mode::run},
+}};
+
+const std::array<switch_flag, 11> switch_flags = {{
     {"--list",
      "print the inventory entries the requirements select, as a JSON array in "
      "inventory order; locks nothing, takes no command",
@@ -62,12 +91,21 @@ const std::array<switch_flag, 9> switch_flags = {{
      "print the lock state of every selected entry: free, held (PID, host, "
      "since when) or stale (its holder died); takes no command",
      mode::status},
-    {"--json", "with --status: print a JSON array instead of a table", mode::run,
+    {"--json", "with --status, --history, --stats: print JSON instead of a table", mode::run,
      &cli_options::json},
     {"--validate-only",
      "check the inventory (and the requirements) and exit; prints every problem "
      "found; takes no command",
      mode::validate},
+    {"--history",
+     "print the allocations the usage ledger recorded, oldest first: when, which resource, "
+     "wait, hold, holder, CI job and outcome (see --since, --resource, --json); takes no "
+     "command",
+     mode::history},
+    {"--stats",
+     "print per resource, from the ledger: allocations, utilisation over the period, mean and "
+     "p95 wait and hold, failure rate and the last failing runs; takes no command",
+     mode::stats},
     {"--quiet", "no messages of ours on stderr (the 'holding' and 'waiting' lines); errors stay",
      mode::run, &cli_options::quiet},
     {"--help", "print this help and exit (also -h)", mode::help},
@@ -112,6 +150,20 @@ cli_options parse_options(const std::vector<std::string>& args, const env_reader
       }
       continue;
     }
+    const auto value_it = std::find_if(value_flags.begin(), value_flags.end(),
+                                       [&](const value_flag& f) { return name == f.name; });
+    if (value_it != value_flags.end()) {
+      if (eq != std::string::npos) {
+        opts.*value_it->sets = arg.substr(eq + 1);
+      } else if (i + 1 < args.size()) {
+        opts.*value_it->sets = args[++i];
+      } else {
+        usage_error("option " + name + " needs a value: " + name + " " + value_it->metavar);
+      }
+      if (value_it->chooses != mode::run) set_mode(opts, value_it->chooses, value_it->name);
+      if ((opts.*value_it->sets).empty()) usage_error("option " + name + " needs a value");
+      continue;
+    }
     const auto switch_it = std::find_if(switch_flags.begin(), switch_flags.end(),
                                         [&](const switch_flag& f) { return name == f.name; });
     if (switch_it == switch_flags.end()) usage_error("unknown option '" + arg + "'");
@@ -126,13 +178,22 @@ cli_options parse_options(const std::vector<std::string>& args, const env_reader
   if (!resolved.problems.empty()) throw resolved.problems.front();
   static_cast<internal::settings&>(opts) = std::move(resolved.values);
 
-  if (opts.json && opts.what != mode::status) usage_error("option --json applies to --status only");
+  const bool reads_ledger = opts.what == mode::history || opts.what == mode::stats ||
+                            opts.what == mode::metrics || opts.what == mode::report;
+  if (opts.json && opts.what != mode::status && opts.what != mode::history &&
+      opts.what != mode::stats) {
+    usage_error("option --json applies to --status, --history and --stats only");
+  }
+  if ((!opts.since.empty() || !opts.resource.empty()) && !reads_ledger) {
+    usage_error("options --since and --resource apply to --history, --stats, --metrics and "
+                "--report only");
+  }
   if (opts.what == mode::run && opts.command.empty()) {
     usage_error("missing command: lockable [options] [--] command [args...]");
   }
   if (opts.what != mode::run && !opts.command.empty()) {
     usage_error("unexpected argument '" + opts.command.front() +
-                "': --list, --ctest-resources, --status and --validate-only take no command");
+                "': only a run of a command takes a command");
   }
   return opts;
 }
@@ -143,6 +204,8 @@ std::string help_text() {
       "Usage: lockable [options] [--] command [args...]\n"
       "       lockable --list | --ctest-resources | --status [--json] | --validate-only\n"
       "                [options]\n"
+      "       lockable --history | --stats [--json] | --metrics FILE | --report FILE\n"
+      "                [--since WHEN] [--resource ID] [options]\n"
       "\n";
   out += internal::wrap(
       "Locks one resource from the inventory that matches the requirements, runs the "
@@ -173,6 +236,11 @@ std::string help_text() {
     std::string head = std::string("  ") + flag.name;
     head.resize(column, ' ');
     out += head + internal::wrap(flag.help, column, column);
+  }
+  for (const auto& flag : value_flags) {
+    std::string head = std::string("  ") + flag.name + " " + flag.metavar;
+    head.resize(std::max(column, head.size() + 1), ' ');
+    out += head + internal::wrap(flag.help, column, head.size());
   }
   out +=
       "\n"

@@ -14,6 +14,10 @@ enum class mode {
   ctest,     ///< Print the selected entries as the resources of a CTest resource spec.
   status,    ///< Print the lock state of the selected entries.
   validate,  ///< Validate the inventory and the requirements.
+  history,   ///< Print the allocations the ledger recorded.
+  stats,     ///< Print per-resource figures from the ledger.
+  metrics,   ///< Write the ledger's figures in the Prometheus text format.
+  report,    ///< Write the ledger as an HTML page.
   help,      ///< Print the help text.
   version,   ///< Print the version.
 };
@@ -28,7 +32,10 @@ using internal::sourced;
 struct cli_options : internal::settings {
   mode what = mode::run;             ///< The mode.
   bool quiet = false;                ///< No messages of ours on stderr except errors.
-  bool json = false;                 ///< `--status` prints JSON.
+  bool json = false;                 ///< `--status`, `--history`, `--stats` print JSON.
+  std::string since;                 ///< `--since`: a duration back from now, or a date.
+  std::string resource;              ///< `--resource`: one resource's records only.
+  std::string output;                ///< The file of `--metrics` or `--report` (`-`: stdout).
   std::vector<std::string> command;  ///< The command and its arguments.
 };
 

@@ -58,7 +58,7 @@ class ledger_file final : public ledger_log {
     for (int attempt = 0; attempt < 200; ++attempt) {
       open_folder(true);
       fd_guard fd(::openat(dir_fd_, current_name,
-                           O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
+                           O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
                                O_NOCTTY,
                            0644));
       if (fd.get() < 0) {
