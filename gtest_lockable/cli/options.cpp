@@ -193,7 +193,8 @@ cli_options parse_options(const std::vector<std::string>& args, const env_reader
   }
   if (opts.what != mode::run && !opts.command.empty()) {
     usage_error("unexpected argument '" + opts.command.front() +
-                "': only a run of a command takes a command");
+                "': --list, --ctest-resources, --status, --validate-only, --history, --stats, "
+                "--metrics and --report take no command");
   }
   return opts;
 }

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -73,6 +74,23 @@ end_part end_of(const members_t& m) {
     }
   }
   return e;
+}
+
+// The start of a line that is not a record, for a message: bytes outside printable ASCII as
+// \xNN, since garbage need not be UTF-8.
+std::string excerpt(std::string_view line) {
+  std::string out;
+  for (std::size_t i = 0; i < line.size() && i < 40; ++i) {
+    const auto c = static_cast<unsigned char>(line[i]);
+    if (c < 0x20 || c >= 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return line.size() > 40 ? out + "..." : out;
 }
 
 void note(ledger_reading& r, std::size_t line, const std::string& why) {
@@ -152,8 +170,7 @@ ledger_reading parse_ledger(const std::string& text) {
     if (line.empty()) continue;
     ++r.lines;
     if (!detail::scan_object(line, members)) {
-      note(r, number, "not a ledger record (torn or garbage): " +
-                          std::string(line.substr(0, 40)) + (line.size() > 40 ? "..." : ""));
+      note(r, number, "not a ledger record (torn or garbage): " + excerpt(line));
       continue;
     }
     const std::string event = text_of(members, "ev");
