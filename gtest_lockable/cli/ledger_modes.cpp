@@ -52,6 +52,7 @@ ledger_view read_view(const cli_options& opts, std::ostream& err) {
   internal::ledger_filter filter;
   if (!opts.since.empty()) filter.since = parse_since(opts.since, view.to);
   filter.resource = opts.resource;
+  filter.details = opts.what == mode::history;
   lockable reader = internal::make_lockable(opts);
   view.reading = internal::read_ledger(reader, filter);
   if (view.reading.skipped > 0 || !view.reading.problems.empty()) {

@@ -20,28 +20,49 @@ namespace {
 using detail::scanned_value;
 using members_t = std::vector<std::pair<std::string_view, scanned_value>>;
 
-const scanned_value* find(const members_t& members, std::string_view key) {
-  for (const auto& [k, v] : members) {
-    if (k == key) return &v;
+// The members a record may have, found in one pass over a line's members.
+enum field {
+  f_ev, f_alloc_id, f_resource, f_host, f_pid, f_uid, f_user, f_job, f_requirements, f_queued,
+  f_started, f_ended, f_hold, f_lost, f_exit, f_signal, f_passed, f_failed, f_skipped,
+  f_failed_tests, field_count
+};
+constexpr std::string_view field_names[field_count] = {
+    "ev",     "alloc_id", "resource", "host",   "pid",    "uid",     "user",
+    "job",    "requirements", "queued", "started", "ended", "hold",  "lost",
+    "exit",   "signal",   "passed",   "failed", "skipped", "failed_tests"};
+
+struct fields {
+  const scanned_value* at[field_count] = {};
+  const scanned_value* operator[](field f) const { return at[f]; }
+};
+
+void index(const members_t& members, fields& out) {
+  for (auto& p : out.at) p = nullptr;
+  for (const auto& [key, value] : members) {
+    for (int f = 0; f < field_count; ++f) {
+      if (field_names[f].size() == key.size() && field_names[f] == key) {
+        out.at[f] = &value;
+        break;
+      }
+    }
   }
-  return nullptr;
 }
 
-bool number_of(const members_t& m, std::string_view key, double& out) {
-  const scanned_value* v = find(m, key);
+bool number_of(const fields& m, field key, double& out) {
+  const scanned_value* v = m[key];
   if (v == nullptr || v->kind != scanned_value::number) return false;
   const auto [end, ec] = std::from_chars(v->raw.data(), v->raw.data() + v->raw.size(), out);
   return ec == std::errc() && end == v->raw.data() + v->raw.size() && std::isfinite(out);
 }
 
-std::optional<int> int_of(const members_t& m, std::string_view key) {
+std::optional<int> int_of(const fields& m, field key) {
   double value = 0;
   if (!number_of(m, key, value) || value < -1e9 || value > 1e9) return std::nullopt;
   return static_cast<int>(value);
 }
 
-std::string text_of(const members_t& m, std::string_view key) {
-  const scanned_value* v = find(m, key);
+std::string text_of(const fields& m, field key) {
+  const scanned_value* v = m[key];
   return v != nullptr && v->kind == scanned_value::string ? detail::string_of(*v) : std::string();
 }
 
@@ -53,18 +74,18 @@ struct end_part {
   outcome result;
 };
 
-end_part end_of(const members_t& m) {
+end_part end_of(const fields& m) {
   end_part e;
-  number_of(m, "ended", e.ended);
-  number_of(m, "hold", e.hold);
-  const scanned_value* lost = find(m, "lost");
+  number_of(m, f_ended, e.ended);
+  number_of(m, f_hold, e.hold);
+  const scanned_value* lost = m[f_lost];
   e.lost = lost != nullptr && lost->raw == "true";
-  e.result.exit_status = int_of(m, "exit");
-  e.result.signal = int_of(m, "signal");
-  e.result.passed = int_of(m, "passed");
-  e.result.failed = int_of(m, "failed");
-  e.result.skipped = int_of(m, "skipped");
-  if (const scanned_value* names = find(m, "failed_tests");
+  e.result.exit_status = int_of(m, f_exit);
+  e.result.signal = int_of(m, f_signal);
+  e.result.passed = int_of(m, f_passed);
+  e.result.failed = int_of(m, f_failed);
+  e.result.skipped = int_of(m, f_skipped);
+  if (const scanned_value* names = m[f_failed_tests];
       names != nullptr && names->kind == scanned_value::nested) {
     const auto parsed = nlohmann::json::parse(names->raw, nullptr, false);
     if (parsed.is_array()) {
@@ -91,6 +112,15 @@ std::string excerpt(std::string_view line) {
     }
   }
   return line.size() > 40 ? out + "..." : out;
+}
+
+void join(ledger_record& rec, end_part e) {
+  if (rec.how == ending::released) return;  // a second end: the first counts
+  rec.how = ending::released;
+  rec.ended = e.ended;
+  rec.hold = e.hold;
+  rec.lost = e.lost;
+  rec.result = std::move(e.result);
 }
 
 void note(ledger_reading& r, std::size_t line, const std::string& why) {
@@ -154,60 +184,88 @@ std::string ledger_record::outcome_text() const {
   return text.empty() ? "released" : text;
 }
 
-ledger_reading parse_ledger(const std::string& text) {
-  ledger_reading r;
-  std::unordered_map<std::string, std::size_t> by_id;  // alloc_id -> index into r.records
-  std::vector<std::pair<std::string, end_part>> ends;
-  members_t members;
-  std::size_t number = 0;
-  std::size_t at = 0;
-  while (at < text.size()) {
-    std::size_t eol = text.find('\n', at);
-    if (eol == std::string::npos) eol = text.size();
-    const std::string_view line(text.data() + at, eol - at);
-    at = eol + 1;
+namespace {
+
+// Reads ledger text part by part (each file of the ledger is one part) into records.
+class ledger_parser {
+ public:
+  explicit ledger_parser(bool details) : details_(details) {}
+
+  void feed(std::string_view text) {
+    r.records.reserve(r.records.size() + text.size() / 400);  // start + end: about 480 bytes
+    by_id.reserve(r.records.capacity());
+    std::size_t at = 0;
+    while (at < text.size()) {
+      std::size_t eol = text.find('\n', at);
+      if (eol == std::string_view::npos) eol = text.size();
+      line(text.substr(at, eol - at));
+      at = eol + 1;
+    }
+  }
+
+  ledger_reading finish();
+
+ private:
+  void line(std::string_view line) {
     ++number;
-    if (line.empty()) continue;
+    if (line.empty()) return;
     ++r.lines;
     if (!detail::scan_object(line, members)) {
       note(r, number, "not a ledger record (torn or garbage): " + excerpt(line));
-      continue;
+      return;
     }
-    const std::string event = text_of(members, "ev");
-    std::string alloc_id = text_of(members, "alloc_id");
+    index(members, m);
+    const std::string event = text_of(m, f_ev);
+    std::string alloc_id = text_of(m, f_alloc_id);
     if (alloc_id.empty() || (event != "start" && event != "end")) {
       note(r, number, "not a ledger record (no alloc_id or ev)");
-      continue;
+      return;
     }
     if (event == "end") {
-      ends.emplace_back(std::move(alloc_id), end_of(members));
-      continue;
+      const auto it = by_id.find(alloc_id);
+      if (it == by_id.end()) {
+        ends.emplace_back(std::move(alloc_id), end_of(m));
+      } else {
+        join(r.records[it->second], end_of(m));
+      }
+      return;
     }
     ledger_record rec;
     rec.alloc_id = std::move(alloc_id);
-    rec.resource = text_of(members, "resource");
+    rec.resource = text_of(m, f_resource);
     double pid = 0, uid = -1;
-    number_of(members, "pid", pid);
-    number_of(members, "uid", uid);
+    number_of(m, f_pid, pid);
+    number_of(m, f_uid, uid);
     rec.pid = static_cast<long>(pid);
     rec.uid = static_cast<long>(uid);
-    rec.host = text_of(members, "host");
-    rec.user = text_of(members, "user");
-    rec.job = text_of(members, "job");
-    if (const scanned_value* req = find(members, "requirements")) {
+    rec.host = text_of(m, f_host);
+    rec.user = text_of(m, f_user);
+    rec.job = text_of(m, f_job);
+    if (const scanned_value* req = m[f_requirements]; req != nullptr && details_) {
       rec.requirements = std::string(req->raw);
     }
-    if (!number_of(members, "started", rec.started) || rec.resource.empty()) {
+    if (!number_of(m, f_started, rec.started) || rec.resource.empty()) {
       note(r, number, "start record without resource or time");
-      continue;
+      return;
     }
-    if (!number_of(members, "queued", rec.queued)) rec.queued = rec.started;
+    if (!number_of(m, f_queued, rec.queued)) rec.queued = rec.started;
     if (!by_id.emplace(rec.alloc_id, r.records.size()).second) {
       note(r, number, "a second start record of allocation " + rec.alloc_id);
-      continue;
+      return;
     }
     r.records.push_back(std::move(rec));
   }
+
+  bool details_;
+  ledger_reading r;
+  std::unordered_map<std::string, std::size_t> by_id;  // alloc_id -> index into r.records
+  std::vector<std::pair<std::string, end_part>> ends;  // whose start was not seen (yet)
+  members_t members;
+  fields m;
+  std::size_t number = 0;
+};
+
+ledger_reading ledger_parser::finish() {
   std::size_t unmatched = 0;
   for (auto& [id, e] : ends) {
     const auto it = by_id.find(id);
@@ -215,23 +273,28 @@ ledger_reading parse_ledger(const std::string& text) {
       ++unmatched;  // its start is older than the ledger keeps
       continue;
     }
-    ledger_record& rec = r.records[it->second];
-    if (rec.how == ending::released) continue;  // a second end: the first counts
-    rec.how = ending::released;
-    rec.ended = e.ended;
-    rec.hold = e.hold;
-    rec.lost = e.lost;
-    rec.result = std::move(e.result);
+    join(r.records[it->second], std::move(e));
   }
   if (unmatched > 0) {
     r.skipped += unmatched;
     r.problems.push_back(std::to_string(unmatched) +
                          " end records whose start records the ledger no longer keeps");
   }
-  std::stable_sort(r.records.begin(), r.records.end(),
-                   [](const ledger_record& a, const ledger_record& b) {
-                     return a.started < b.started;
-                   });
+  // Appended in time order already, but for clocks that stepped back, or writers of other hosts.
+  const auto earlier = [](const ledger_record& a, const ledger_record& b) {
+    return a.started < b.started;
+  };
+  if (!std::is_sorted(r.records.begin(), r.records.end(), earlier)) {
+    // Sorted by index, then moved once: a record is large to move around.
+    std::vector<std::pair<double, std::size_t>> order(r.records.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = {r.records[i].started, i};
+    std::stable_sort(order.begin(), order.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<ledger_record> sorted;
+    sorted.reserve(order.size());
+    for (const auto& [t, i] : order) sorted.push_back(std::move(r.records[i]));
+    r.records = std::move(sorted);
+  }
   // A hold that was followed by another hold of the same resource has ended, released or not:
   // its end is before the next one's start.
   std::unordered_map<std::string, ledger_record*> latest;
@@ -243,25 +306,30 @@ ledger_reading parse_ledger(const std::string& text) {
     }
     next = &*it;
   }
-  return r;
+  return std::move(r);
+}
+
+}  // namespace
+
+ledger_reading parse_ledger(const std::string& text) {
+  ledger_parser parser(true);
+  parser.feed(text);
+  return parser.finish();
 }
 
 ledger_reading read_ledger(lockable& l, const ledger_filter& filter) {
   const auto log = l.ledger();
   if (!log) throw error(errc::lock_store, l.store().describe() + " keeps no ledger");
   std::vector<std::string> problems;
-  const std::string text = log->read_all(problems);
-  ledger_reading all = parse_ledger(text);
+  ledger_parser parser(filter.details);
+  log->read([&parser](std::string_view part) { parser.feed(part); }, problems);
+  ledger_reading all = parser.finish();
   all.where = log->describe();
   all.problems.insert(all.problems.begin(), problems.begin(), problems.end());
   const double now = now_seconds();
-  ledger_reading out;
-  out.lines = all.lines;
-  out.skipped = all.skipped;
-  out.problems = std::move(all.problems);
-  out.where = std::move(all.where);
-  for (auto& rec : all.records) {
-    if (!filter.resource.empty() && rec.resource != filter.resource) continue;
+  // Filtered in place: the records are many and large.
+  const auto kept = std::remove_if(all.records.begin(), all.records.end(), [&](ledger_record& rec) {
+    if (!filter.resource.empty() && rec.resource != filter.resource) return true;
     if (rec.how == ending::open) {
       // The newest record of its resource: held by it still, unless its holder ended without
       // release (the lock file then names no one, or someone else).
@@ -273,11 +341,12 @@ ledger_reading read_ledger(lockable& l, const ledger_filter& filter) {
     }
     if (filter.since) {
       const double end = rec.how == ending::open ? now : rec.ended.value_or(rec.started);
-      if (end < *filter.since) continue;
+      if (end < *filter.since) return true;
     }
-    out.records.push_back(std::move(rec));
-  }
-  return out;
+    return false;
+  });
+  all.records.erase(kept, all.records.end());
+  return all;
 }
 
 std::vector<resource_stats> compute_stats(const ledger_reading& reading, double from, double to) {

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "gtest_lockable/error.hpp"
@@ -161,18 +162,18 @@ struct scanner {
     const std::size_t begin = ++i;
     escaped = false;
     while (i < s.size()) {
-      const char c = s[i];
-      if (c == '"') {
-        out = s.substr(begin, i - begin);
-        ++i;
+      // The closing quote, found with memchr; a backslash before it means escapes to step over.
+      const void* quote = std::memchr(s.data() + i, '"', s.size() - i);
+      if (quote == nullptr) return false;
+      const std::size_t end = static_cast<std::size_t>(static_cast<const char*>(quote) - s.data());
+      const void* slash = std::memchr(s.data() + i, '\\', end - i);
+      if (slash == nullptr) {
+        i = end + 1;
+        out = s.substr(begin, end - begin);
         return true;
       }
-      if (static_cast<unsigned char>(c) < 0x20) return false;
-      if (c == '\\') {
-        escaped = true;
-        if (++i >= s.size()) return false;
-      }
-      ++i;
+      escaped = true;
+      i = static_cast<std::size_t>(static_cast<const char*>(slash) - s.data()) + 2;
     }
     return false;
   }
@@ -192,7 +193,15 @@ struct scanner {
   }
   // A nested object or array, skipped with its strings; checked again by nlohmann when used.
   bool nested() {
-    std::vector<char> open;
+    struct {
+      char items[66];
+      std::size_t n = 0;
+      bool empty() const { return n == 0; }
+      std::size_t size() const { return n; }
+      char back() const { return items[n - 1]; }
+      void push_back(char c) { items[n++] = c; }
+      void pop_back() { --n; }
+    } open;
     while (i < s.size()) {
       const char c = s[i];
       if (c == '"') {

@@ -28,13 +28,13 @@ def synthetic_ledger(path, resources=50, allocations=10000, start=None, span=864
             hold = rng.uniform(slot * 0.1, slot * 0.7)
             wait = rng.expovariate(1 / 3.0)
             alloc = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-            lines.append(json.dumps({
+            lines.append((begin, json.dumps({
                 "v": 1, "ev": "start", "alloc_id": alloc, "resource": rid, "host": "lab-1",
                 "pid": 1000 + count, "uid": 1000, "user": "ci",
                 "job": "github:%d/1/build" % (5000 + count),
                 "requirements": {"hostname": "lab-1", "online": True, "type": "board"},
                 "queued": round(begin - wait, 6), "started": round(begin, 6)},
-                separators=(",", ":")))
+                separators=(",", ":"))))
             end = {"v": 1, "ev": "end", "alloc_id": alloc, "resource": rid,
                    "ended": round(begin + hold, 6), "hold": round(hold, 6)}
             if rng.random() < 0.5:
@@ -44,7 +44,9 @@ def synthetic_ledger(path, resources=50, allocations=10000, start=None, span=864
                 end.update(passed=40 - failed, failed=failed, skipped=0)
                 if failed:
                     end["failed_tests"] = ["flash_test.boots"]
-            lines.append(json.dumps(end, separators=(",", ":")))
+            lines.append((begin + hold, json.dumps(end, separators=(",", ":"))))
+    # In time order, as writers append: a start when held, an end when released.
+    lines.sort(key=lambda line: line[0])
     with open(path, "w") as out:
-        out.write("\n".join(lines) + "\n")
+        out.write("\n".join(text for _, text in lines) + "\n")
     return per

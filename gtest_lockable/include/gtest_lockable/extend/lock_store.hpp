@@ -5,8 +5,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gtest_lockable/lock_status.hpp"
@@ -45,9 +47,11 @@ class ledger_log {
   /// Appends `line` (one record, ended by '\n') whole, so that the records of concurrent writers
   /// never interleave. Throws `error` (`errc::lock_store`) when it cannot.
   virtual void append(const std::string& line) = 0;
-  /// Every line kept, oldest first. `problems` gets a line for each part that could not be read;
-  /// a ledger that does not exist yet is empty, not a problem.
-  virtual std::string read_all(std::vector<std::string>& problems) = 0;
+  /// Calls `part` with every line kept, oldest first, in parts that end between lines (the text
+  /// is valid only during the call). `problems` gets a line for each piece that could not be
+  /// read; a ledger that does not exist yet is empty, not a problem.
+  virtual void read(const std::function<void(std::string_view)>& part,
+                    std::vector<std::string>& problems) = 0;
   /// Where the ledger is, for messages (`ledger '/tmp/.lockable-ledger/ledger.jsonl'`).
   virtual std::string describe() const = 0;
 };

@@ -62,6 +62,7 @@ struct ledger_reading {
 struct ledger_filter {
   std::optional<double> since;  ///< Only allocations that were held at or after this time.
   std::string resource;         ///< Only this resource; empty: all.
+  bool details = true;          ///< Keep each record's requirements (only --history shows them).
 };
 
 /// Reads the ledger of `l`'s store: joins start and end records, and closes the records of holders
@@ -69,7 +70,7 @@ struct ledger_filter {
 /// `error` when the store keeps no ledger.
 ledger_reading read_ledger(lockable& l, const ledger_filter& filter);
 
-/// Parses ledger text (the lines of `ledger_log::read_all`) into records, without asking the
+/// Parses ledger text (the parts of `ledger_log::read`) into records, without asking the
 /// store which are still held: open records stay open. For tests and benchmarks.
 ledger_reading parse_ledger(const std::string& text);
 

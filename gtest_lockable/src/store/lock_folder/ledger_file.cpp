@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,13 +103,14 @@ class ledger_file final : public ledger_log {
     fail("cannot write", EAGAIN, "keeps being replaced");
   }
 
-  std::string read_all(std::vector<std::string>& problems) override {
+  void read(const std::function<void(std::string_view)>& part,
+            std::vector<std::string>& problems) override {
     std::lock_guard<std::mutex> guard(mutex_);
     try {
-      if (!open_folder(false)) return {};
+      if (!open_folder(false)) return;
     } catch (const error& e) {
       problems.push_back(e.what());
-      return {};
+      return;
     }
     // Both files are opened under a shared flock of the current one, so that no rotation comes
     // between the two opens: the pair is one consistent view.
@@ -117,7 +119,7 @@ class ledger_file final : public ledger_log {
                                                            O_NONBLOCK | O_NOCTTY));
       if (current.get() < 0 && errno != ENOENT) {
         problems.push_back(where(current_name) + ": cannot open: " + reason(errno));
-        return {};
+        return;
       }
       if (current.get() >= 0) {
         if (::flock(current.get(), LOCK_SH | LOCK_NB) != 0) {
@@ -128,7 +130,7 @@ class ledger_file final : public ledger_log {
         }, named{};
         if (::fstat(current.get(), &held) != 0 || !S_ISREG(held.st_mode)) {
           problems.push_back(where(current_name) + ": is not a regular file");
-          return {};
+          return;
         }
         if (::fstatat(dir_fd_, current_name, &named, AT_SYMLINK_NOFOLLOW) != 0 ||
             named.st_ino != held.st_ino) {
@@ -141,13 +143,11 @@ class ledger_file final : public ledger_log {
         problems.push_back(where(previous_name) + ": cannot open: " + reason(errno));
       }
       if (current.get() >= 0) ::flock(current.get(), LOCK_UN);
-      std::string text;
-      read_into(previous.get(), previous_name, text, problems);
-      read_into(current.get(), current_name, text, problems);
-      return text;
+      read_part(previous.get(), previous_name, part, problems);
+      read_part(current.get(), current_name, part, problems);
+      return;
     }
     problems.push_back(where(current_name) + ": keeps being replaced");
-    return {};
   }
 
   std::string describe() const override {
@@ -217,7 +217,9 @@ class ledger_file final : public ledger_log {
     ::flock(fd, LOCK_UN);
   }
 
-  void read_into(int fd, const char* name, std::string& text,
+  // Maps the file rather than copying it: a large ledger is read without as much fresh memory
+  // (which costs more than the read itself on a VM), and nothing truncates a ledger file.
+  void read_part(int fd, const char* name, const std::function<void(std::string_view)>& part,
                  std::vector<std::string>& problems) const {
     if (fd < 0) return;
     struct stat st {};
@@ -225,19 +227,20 @@ class ledger_file final : public ledger_log {
       problems.push_back(where(name) + ": is not a regular file");
       return;
     }
-    const std::size_t begin = text.size();
-    text.resize(begin + static_cast<std::size_t>(st.st_size));
-    std::size_t got = 0;
-    while (begin + got < text.size()) {
-      const ssize_t n = ::read(fd, &text[begin + got], text.size() - begin - got);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) problems.push_back(where(name) + ": cannot read: " + std::strerror(errno));
-      if (n <= 0) break;
-      got += static_cast<std::size_t>(n);
+    if (st.st_size == 0) return;
+    const auto size = static_cast<std::size_t>(st.st_size);
+    void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (map == MAP_FAILED) {
+      problems.push_back(where(name) + ": cannot read: " + std::strerror(errno));
+      return;
     }
-    text.resize(begin + got);
-    // The file before ends on a whole line; a torn last line must not run into the next file.
-    if (!text.empty() && text.back() != '\n') text += '\n';
+    try {
+      part(std::string_view(static_cast<const char*>(map), size));
+    } catch (...) {
+      ::munmap(map, size);
+      throw;
+    }
+    ::munmap(map, size);
   }
 
   std::string folder_;
