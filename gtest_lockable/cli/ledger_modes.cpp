@@ -61,9 +61,9 @@ ledger_view read_view(const cli_options& opts, std::ostream& err) {
     for (const auto& p : view.reading.problems) line += "; " + p;
     err << "lockable: " << printable(line) << '\n';
   }
-  view.from = filter.since ? *filter.since
-                           : (view.reading.records.empty() ? view.to
-                                                           : view.reading.records.front().started);
+  view.from = filter.since
+                  ? *filter.since
+                  : (view.reading.records.empty() ? view.to : view.reading.records.front().started);
   return view;
 }
 
@@ -158,8 +158,8 @@ void write_whole(const std::string& path, const std::string& text, std::ostream&
     return;
   }
   const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                        0644);
+  const int fd =
+      ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   const auto fail = [&](int err) {
     if (fd >= 0) ::close(fd);
     ::unlink(temporary.c_str());
@@ -225,17 +225,16 @@ double parse_since(const std::string& text, double now) {
   if (text.size() >= 10 && text[4] == '-' && text[7] == '-') {
     int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
     char tail[8] = {0};
-    const int got = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%7s", &y, &mo, &d, &h, &mi,
-                                &s, tail);
+    const int got =
+        std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%7s", &y, &mo, &d, &h, &mi, &s, tail);
     const bool shape = got == 3 ? text.size() == 10 : got >= 5;
     const bool zone = got < 7 || std::string(tail) == "Z";
     if (!shape || !zone || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
       throw bad();
     }
-    return static_cast<double>(days_from_civil(y, static_cast<unsigned>(mo),
-                                               static_cast<unsigned>(d)) *
-                                   86400 +
-                               h * 3600 + mi * 60 + s);
+    return static_cast<double>(
+        days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
+        mi * 60 + s);
   }
   try {
     return now - internal::parse_duration(text, "--since", "--since").count();
@@ -310,10 +309,9 @@ int stats_mode(const cli_options& opts, std::ostream& out, std::ostream& err) {
   if (opts.json) {
     json all = json::array();
     for (const auto& s : stats) all.push_back(stats_json(s));
-    out << detail::json_text(json{{"from", time_text(view.from)},
-                                  {"to", time_text(view.to)},
-                                  {"resources", all}},
-                             2)
+    out << detail::json_text(
+               json{{"from", time_text(view.from)}, {"to", time_text(view.to)}, {"resources", all}},
+               2)
         << '\n';
     return 0;
   }
@@ -339,8 +337,8 @@ int stats_mode(const cli_options& opts, std::ostream& out, std::ostream& err) {
       if (!heading) out << "\nlast failing runs:\n";
       heading = true;
       out << "  " << printable(s.resource) << "  " << time_text(r->started) << "  "
-          << printable(r->job.empty() ? holder_text(*r) : r->job + " " + holder_text(*r))
-          << "  " << printable(r->outcome_text()) << '\n';
+          << printable(r->job.empty() ? holder_text(*r) : r->job + " " + holder_text(*r)) << "  "
+          << printable(r->outcome_text()) << '\n';
     }
   }
   return 0;
@@ -351,7 +349,8 @@ int metrics_mode(const cli_options& opts, std::ostream& out, std::ostream& err) 
   // The states come from the inventory (offline entries are quarantined) and the lock store.
   lockable reader = internal::make_lockable(opts);
   json requirements = internal::parse_requirements_setting(opts.requirements);
-  if (requirements.is_object() && !requirements.contains("online")) requirements["online"] = nullptr;
+  if (requirements.is_object() && !requirements.contains("online"))
+    requirements["online"] = nullptr;
   std::map<std::string, std::string> state;
   for (const auto& entry : reader.select(requirements)) {
     const std::string id = resource_id_text(entry);
@@ -425,8 +424,8 @@ int metrics_mode(const cli_options& opts, std::ostream& out, std::ostream& err) 
         text += std::string(name) + "_bucket{" + res + ",le=\"" + number(bounds[i]) + "\"} " +
                 std::to_string(h.counts[i]) + "\n";
       }
-      text += std::string(name) + "_bucket{" + res + ",le=\"+Inf\"} " + std::to_string(h.count) +
-              "\n";
+      text +=
+          std::string(name) + "_bucket{" + res + ",le=\"+Inf\"} " + std::to_string(h.count) + "\n";
       text += std::string(name) + "_sum{" + res + "} " + number(h.sum) + "\n";
       text += std::string(name) + "_count{" + res + "} " + std::to_string(h.count) + "\n";
     }

@@ -33,7 +33,6 @@ std::string duration_text(double seconds);
 
 /// The page of `--report` (in report.cpp).
 std::string report_html(const internal::ledger_reading& reading,
-                        const std::vector<internal::resource_stats>& stats, double from,
-                        double to);
+                        const std::vector<internal::resource_stats>& stats, double from, double to);
 
 }  // namespace gtest_lockable::cli

@@ -65,7 +65,7 @@ const char* bar_class(const ledger_record& r) {
 
 // A tick step that gives at most about ten ticks over `span` seconds.
 double tick_step(double span) {
-  const double steps[] = {1,    5,     15,    60,    300,    900,    1800,   3600,
+  const double steps[] = {1,    5,     15,    60,    300,   900,    1800,   3600,
                           7200, 10800, 21600, 43200, 86400, 172800, 604800, 2592000};
   for (const double s : steps) {
     if (span / s <= 10) return s;
@@ -109,8 +109,7 @@ std::string timeline(const internal::ledger_reading& reading,
     const std::string x = fixed(x_of(t));
     svg += "<line class=\"tick\" x1=\"" + x + "\" x2=\"" + x + "\" y1=\"" +
            std::to_string(axis_height - 4) + "\" y2=\"" + std::to_string(height) +
-           "\"/><text class=\"axis\" x=\"" + x + "\" y=\"14\">" + tick_label(t, span) +
-           "</text>\n";
+           "\"/><text class=\"axis\" x=\"" + x + "\" y=\"14\">" + tick_label(t, span) + "</text>\n";
   }
   for (const ledger_record& r : reading.records) {
     const auto row = std::find(rows.begin(), rows.end(), r.resource);
@@ -208,20 +207,22 @@ std::string report_html(const internal::ledger_reading& reading,
   if (reading.skipped > 0) {
     html += " &middot; " + std::to_string(reading.skipped) + " ledger lines skipped";
   }
-  html += "</p>\n<h2>Timeline</h2>\n<div class=\"legend\">"
-          "<i style=\"background:#2e8b57\"></i>passed"
-          "<i style=\"background:#d0342c\"></i>failed"
-          "<i style=\"background:#8e44ad\"></i>ended without release"
-          "<i style=\"background:#e8a317\"></i>held now"
-          "<i style=\"background:#5b84c4\"></i>no outcome recorded"
-          " &nbsp; (hover a bar for its holder, job and outcome)</div>\n";
+  html +=
+      "</p>\n<h2>Timeline</h2>\n<div class=\"legend\">"
+      "<i style=\"background:#2e8b57\"></i>passed"
+      "<i style=\"background:#d0342c\"></i>failed"
+      "<i style=\"background:#8e44ad\"></i>ended without release"
+      "<i style=\"background:#e8a317\"></i>held now"
+      "<i style=\"background:#5b84c4\"></i>no outcome recorded"
+      " &nbsp; (hover a bar for its holder, job and outcome)</div>\n";
   html += timeline(reading, stats, from, to);
   html += "<h2>Utilisation</h2>\n";
   html += bar_chart(
       "utilisation", stats, [](const resource_stats& s) { return s.utilisation; }, nullptr, 1.0,
       [](const resource_stats& s) { return percent(s.utilisation); });
-  html += "<h2>Waiting for the resource</h2>\n<div class=\"legend\">"
-          "<i style=\"background:#5b84c4\"></i>mean<i style=\"background:#c9d6ea\"></i>p95</div>\n";
+  html +=
+      "<h2>Waiting for the resource</h2>\n<div class=\"legend\">"
+      "<i style=\"background:#5b84c4\"></i>mean<i style=\"background:#c9d6ea\"></i>p95</div>\n";
   html += bar_chart(
       "waiting", stats, [](const resource_stats& s) { return s.mean_wait; },
       [](const resource_stats& s) { return s.p95_wait; }, 0,
@@ -256,9 +257,10 @@ std::string report_html(const internal::ledger_reading& reading,
     }
   }
   if (!failures.empty()) {
-    html += "<h2>Last failing runs</h2>\n<table id=\"failures\"><tr><th>resource</th>"
-            "<th>started</th><th>job</th><th>holder</th><th>outcome</th></tr>\n" +
-            failures + "</table>\n";
+    html +=
+        "<h2>Last failing runs</h2>\n<table id=\"failures\"><tr><th>resource</th>"
+        "<th>started</th><th>job</th><th>holder</th><th>outcome</th></tr>\n" +
+        failures + "</table>\n";
   }
   return html + "</body></html>\n";
 }

@@ -22,14 +22,32 @@ using members_t = std::vector<std::pair<std::string_view, scanned_value>>;
 
 // The members a record may have, found in one pass over a line's members.
 enum field {
-  f_ev, f_alloc_id, f_resource, f_host, f_pid, f_uid, f_user, f_job, f_requirements, f_queued,
-  f_started, f_ended, f_hold, f_lost, f_exit, f_signal, f_passed, f_failed, f_skipped,
-  f_failed_tests, field_count
+  f_ev,
+  f_alloc_id,
+  f_resource,
+  f_host,
+  f_pid,
+  f_uid,
+  f_user,
+  f_job,
+  f_requirements,
+  f_queued,
+  f_started,
+  f_ended,
+  f_hold,
+  f_lost,
+  f_exit,
+  f_signal,
+  f_passed,
+  f_failed,
+  f_skipped,
+  f_failed_tests,
+  field_count
 };
 constexpr std::string_view field_names[field_count] = {
-    "ev",     "alloc_id", "resource", "host",   "pid",    "uid",     "user",
-    "job",    "requirements", "queued", "started", "ended", "hold",  "lost",
-    "exit",   "signal",   "passed",   "failed", "skipped", "failed_tests"};
+    "ev",   "alloc_id",     "resource", "host",    "pid",     "uid",         "user",
+    "job",  "requirements", "queued",   "started", "ended",   "hold",        "lost",
+    "exit", "signal",       "passed",   "failed",  "skipped", "failed_tests"};
 
 struct fields {
   const scanned_value* at[field_count] = {};
@@ -145,13 +163,12 @@ double mean(const std::vector<double>& values) {
 }  // namespace
 
 double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 bool ledger_record::judged() const {
-  return how == ending::abandoned || lost || result.exit_status || result.signal ||
-         result.failed || result.passed;
+  return how == ending::abandoned || lost || result.exit_status || result.signal || result.failed ||
+         result.passed;
 }
 
 bool ledger_record::failed() const {

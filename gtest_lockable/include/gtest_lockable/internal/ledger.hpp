@@ -87,7 +87,9 @@ struct resource_stats {
   std::size_t abandoned = 0;  ///< Ended without release.
   bool held_now = false;
   std::vector<const ledger_record*> last_failures;  ///< Newest first, at most 3.
-  double failure_rate() const { return judged ? static_cast<double>(failed) / static_cast<double>(judged) : 0; }
+  double failure_rate() const {
+    return judged ? static_cast<double>(failed) / static_cast<double>(judged) : 0;
+  }
 };
 
 /// The figures of every resource in `reading` over [from, to], sorted by resource id.

@@ -58,10 +58,9 @@ class ledger_file final : public ledger_log {
     std::lock_guard<std::mutex> guard(mutex_);
     for (int attempt = 0; attempt < 200; ++attempt) {
       open_folder(true);
-      fd_guard fd(::openat(dir_fd_, current_name,
-                           O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
-                               O_NOCTTY,
-                           0644));
+      fd_guard fd(::openat(
+          dir_fd_, current_name,
+          O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0644));
       if (fd.get() < 0) {
         if (errno == ENOENT) {  // the folder was removed under us
           ::close(dir_fd_);
@@ -115,8 +114,8 @@ class ledger_file final : public ledger_log {
     // Both files are opened under a shared flock of the current one, so that no rotation comes
     // between the two opens: the pair is one consistent view.
     for (int attempt = 0; attempt < 200; ++attempt) {
-      fd_guard current(::openat(dir_fd_, current_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-                                                           O_NONBLOCK | O_NOCTTY));
+      fd_guard current(::openat(dir_fd_, current_name,
+                                O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
       if (current.get() < 0 && errno != ENOENT) {
         problems.push_back(where(current_name) + ": cannot open: " + reason(errno));
         return;
@@ -137,8 +136,8 @@ class ledger_file final : public ledger_log {
           continue;
         }
       }
-      fd_guard previous(::openat(dir_fd_, previous_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-                                                             O_NONBLOCK | O_NOCTTY));
+      fd_guard previous(::openat(dir_fd_, previous_name,
+                                 O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
       if (previous.get() < 0 && errno != ENOENT) {
         problems.push_back(where(previous_name) + ": cannot open: " + reason(errno));
       }
@@ -150,9 +149,7 @@ class ledger_file final : public ledger_log {
     problems.push_back(where(current_name) + ": keeps being replaced");
   }
 
-  std::string describe() const override {
-    return "ledger '" + path_ + "/" + current_name + "'";
-  }
+  std::string describe() const override { return "ledger '" + path_ + "/" + current_name + "'"; }
 
  private:
   std::string where(const char* name) const { return "ledger '" + path_ + "/" + name + "'"; }
@@ -173,8 +170,8 @@ class ledger_file final : public ledger_log {
     struct stat lock_folder {};
     if (::stat(folder_.c_str(), &lock_folder) != 0) {
       if (!create) return false;
-      throw error(errc::lock_store, "ledger '" + path_ + "': cannot use the lock folder: " +
-                                        std::strerror(errno));
+      throw error(errc::lock_store,
+                  "ledger '" + path_ + "': cannot use the lock folder: " + std::strerror(errno));
     }
     const mode_t folder_mode = lock_folder.st_mode & 07777;
     // Whoever may lock in the folder may record: a group's folder makes a group's ledger, a
