@@ -40,7 +40,6 @@ struct ledger_entry {
   std::string resource;
   long pid = 0;  // only the process that wrote the start record writes the end record
   outcome result;
-  bool has_result = false;
 };
 
 /// What a start record says.
