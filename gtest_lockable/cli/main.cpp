@@ -10,6 +10,7 @@
 
 #include "cli/exit_codes.hpp"
 #include "cli/export_env.hpp"
+#include "cli/ledger_modes.hpp"
 #include "cli/modes.hpp"
 #include "cli/options.hpp"
 #include "cli/run.hpp"
@@ -86,6 +87,7 @@ int run_mode(const cli_options& opts) {
     return interruptible(std::move(store), signals);
   };
   if (!opts.quiet) hooks.on_wait = say;
+  hooks.on_warning = say;  // a ledger that cannot be written: said even with --quiet
   lockable locker = internal::make_lockable(opts, std::move(hooks));
   lock_request request;
   request.priority = opts.priority;
@@ -108,6 +110,13 @@ int run_mode(const cli_options& opts) {
       run_command(opts.command, candidates, environment, held.descriptor(), signals, limits);
   // Whatever the command did, it did so without exclusive use of the resource for a while.
   const bool lost = !held.held();
+  outcome ended;
+  if (result.signal != 0) {
+    ended.signal = result.signal;
+  } else {
+    ended.exit_status = result.exit_status;
+  }
+  held.set_outcome(std::move(ended));
   held.unlock();
   if (!result.error.empty()) say(result.error);
   if (lost) return report_lost(*notice, held, &result);
@@ -181,6 +190,14 @@ int main_of(const std::vector<std::string>& args) {
       return status_mode(opts, std::cout);
     case mode::validate:
       return validate_mode(opts, std::cout, std::cerr);
+    case mode::history:
+      return history_mode(opts, std::cout, std::cerr);
+    case mode::stats:
+      return stats_mode(opts, std::cout, std::cerr);
+    case mode::metrics:
+      return metrics_mode(opts, std::cout, std::cerr);
+    case mode::report:
+      return report_mode(opts, std::cout, std::cerr);
     case mode::run:
       return run_mode(opts);
     case mode::hold:

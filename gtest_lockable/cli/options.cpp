@@ -45,8 +45,9 @@ void set_mode(cli_options& opts, mode m, const char* name) {
   }
   throw error(errc::invalid_argument,
               std::string("option ") + name +
-                  " cannot be combined with --list, --ctest-resources, --status, "
-                  "--validate-only, --hold or --release (see lockable --help)");
+                  " cannot be combined with another of --list, --ctest-resources, --status, "
+                  "--validate-only, --hold, --release, --history, --stats, --metrics and "
+                  "--report (see lockable --help)");
 }
 
 // An option of the command's own that takes a value (the settings' options are in the table
@@ -58,7 +59,16 @@ struct value_option {
   void (*value)(cli_options& opts, const std::string& text);
 };
 
-const std::array<value_option, 3> value_options = {{
+// A value that must not be empty, for the ledger's readers.
+void store_text(std::string& to, const char* option, const std::string& text) {
+  if (text.empty()) {
+    throw error(errc::invalid_argument,
+                std::string("option ") + option + " needs a value (see lockable --help)");
+  }
+  to = text;
+}
+
+const std::array<value_option, 7> value_options = {{
     {"--for", "DURATION",
      "with --hold: how long the hold lasts (90s, 15m, 2h; at most 720h)",
      [](cli_options& opts, const std::string& text) {
@@ -86,9 +96,32 @@ const std::array<value_option, 3> value_options = {{
        set_mode(opts, mode::release, "--release");
        opts.release_id = text;
      }},
+    {"--metrics", "FILE",
+     "write the ledger's figures to FILE in the Prometheus text format (for node_exporter's "
+     "textfile collector; - for stdout): per resource its state, allocations, failures, wait "
+     "and hold histograms; reads the inventory for the states",
+     [](cli_options& opts, const std::string& text) {
+       set_mode(opts, mode::metrics, "--metrics");
+       store_text(opts.output, "--metrics", text);
+     }},
+    {"--report", "FILE",
+     "write the ledger as one self-contained HTML page to FILE: a timeline of the allocations "
+     "per resource, utilisation and wait charts, the table of --stats",
+     [](cli_options& opts, const std::string& text) {
+       set_mode(opts, mode::report, "--report");
+       store_text(opts.output, "--report", text);
+     }},
+    {"--since", "WHEN",
+     "with --history, --stats, --metrics, --report: only allocations held since WHEN, a "
+     "duration back from now (90m, 24h, 7d) or a UTC date (2026-12-01, 2026-12-01T08:00)",
+     [](cli_options& opts, const std::string& text) { store_text(opts.since, "--since", text); }},
+    {"--resource", "ID", "with --history, --stats, --metrics, --report: only resource ID",
+     [](cli_options& opts, const std::string& text) {
+       store_text(opts.resource, "--resource", text);
+     }},
 }};
 
-const std::array<switch_flag, 11> switch_flags = {{
+const std::array<switch_flag, 13> switch_flags = {{
     {"--list",
      "print the inventory entries the requirements select, as a JSON array in "
      "inventory order; locks nothing, takes no command",
@@ -103,7 +136,7 @@ const std::array<switch_flag, 11> switch_flags = {{
      "print the lock state of every selected entry: free, held (PID, host, "
      "since when) or stale (its holder died); takes no command",
      mode::status},
-    {"--json", "with --status: print a JSON array instead of a table", mode::run,
+    {"--json", "with --status, --history, --stats: print JSON instead of a table", mode::run,
      &cli_options::json},
     {"--validate-only",
      "check the inventory (and the requirements) and exit; prints every problem "
@@ -116,6 +149,15 @@ const std::array<switch_flag, 11> switch_flags = {{
      mode::hold},
     {"--force", "with --release: end another user's hold too (recorded in the lock folder)",
      mode::run, &cli_options::force},
+    {"--history",
+     "print the allocations the usage ledger recorded, oldest first: when, which resource, "
+     "wait, hold, holder, CI job and outcome (see --since, --resource, --json); takes no "
+     "command",
+     mode::history},
+    {"--stats",
+     "print per resource, from the ledger: allocations, utilisation over the period, mean and "
+     "p95 wait and hold, failure rate and the last failing runs; takes no command",
+     mode::stats},
     {"--quiet", "no messages of ours on stderr (the 'holding' and 'waiting' lines); errors stay",
      mode::run, &cli_options::quiet},
     {"--help", "print this help and exit (also -h)", mode::help},
@@ -193,7 +235,16 @@ cli_options parse_options(const std::vector<std::string>& args, const env_reader
   if (!resolved.problems.empty()) throw resolved.problems.front();
   static_cast<internal::settings&>(opts) = std::move(resolved.values);
 
-  if (opts.json && opts.what != mode::status) usage_error("option --json applies to --status only");
+  const bool reads_ledger = opts.what == mode::history || opts.what == mode::stats ||
+                            opts.what == mode::metrics || opts.what == mode::report;
+  if (opts.json && opts.what != mode::status && opts.what != mode::history &&
+      opts.what != mode::stats) {
+    usage_error("option --json applies to --status, --history and --stats only");
+  }
+  if ((!opts.since.empty() || !opts.resource.empty()) && !reads_ledger) {
+    usage_error("options --since and --resource apply to --history, --stats, --metrics and "
+                "--report only");
+  }
   if ((hold_for_given || note_given) && opts.what != mode::hold) {
     usage_error(std::string("option ") + (hold_for_given ? "--for" : "--note") +
                 " applies to --hold only");
@@ -212,8 +263,8 @@ cli_options parse_options(const std::vector<std::string>& args, const env_reader
   }
   if (opts.what != mode::run && !opts.command.empty()) {
     usage_error("unexpected argument '" + opts.command.front() +
-                "': --list, --ctest-resources, --status, --validate-only and --release take no "
-                "command");
+                "': --list, --ctest-resources, --status, --validate-only, --release, --history, "
+                "--stats, --metrics and --report take no command");
   }
   return opts;
 }
@@ -226,6 +277,8 @@ std::string help_text() {
       "                [options]\n"
       "       lockable --hold --for DURATION [--note TEXT] [options] [ID]\n"
       "       lockable --release ID [--force] [options]\n"
+      "       lockable --history | --stats [--json] | --metrics FILE | --report FILE\n"
+      "                [--since WHEN] [--resource ID] [options]\n"
       "\n";
   out += internal::wrap(
       "Locks one resource from the inventory that matches the requirements, runs the "

@@ -17,6 +17,10 @@ enum class mode {
   validate,  ///< Validate the inventory and the requirements.
   hold,      ///< Lock a resource and keep it as a hold after lockable exits.
   release,   ///< End a hold.
+  history,   ///< Print the allocations the ledger recorded.
+  stats,     ///< Print per-resource figures from the ledger.
+  metrics,   ///< Write the ledger's figures in the Prometheus text format.
+  report,    ///< Write the ledger as an HTML page.
   help,      ///< Print the help text.
   version,   ///< Print the version.
 };
@@ -31,7 +35,10 @@ using internal::sourced;
 struct cli_options : internal::settings {
   mode what = mode::run;             ///< The mode.
   bool quiet = false;                ///< No messages of ours on stderr except errors.
-  bool json = false;                 ///< `--status` prints JSON.
+  bool json = false;                 ///< `--status`, `--history`, `--stats` print JSON.
+  std::string since;                 ///< `--since`: a duration back from now, or a date.
+  std::string resource;              ///< `--resource`: one resource's records only.
+  std::string output;                ///< The file of `--metrics` or `--report` (`-`: stdout).
   std::vector<std::string> command;  ///< The command and its arguments (with --hold: an id).
   std::chrono::duration<double> hold_for{0};  ///< --for: how long a hold lasts.
   std::string note;                  ///< --note: what a hold is for.

@@ -227,7 +227,7 @@ run_result run_command(const std::vector<std::string>& argv,
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
   }
   if (got == sizeof exec_errno) return exec_failure(argv.front(), exec_errno);
-  run_result result{exit_status(status), {}, lock_lost};
+  run_result result{exit_status(status), {}, lock_lost, WIFSIGNALED(status) ? WTERMSIG(status) : 0};
   result.ended_for_max_hold = ended;
   result.killed = killed;
   return result;

@@ -19,6 +19,7 @@ struct run_result {
   int exit_status = 0;  ///< The command's status, 128+N for signal N, or 126/127 as in shells.
   std::string error;    ///< When the command could not start: the message, shell style.
   bool terminated_for_lost_lock = false;  ///< It got SIGTERM because the lock was lost.
+  int signal = 0;                         ///< The signal that ended the command, or 0.
   bool ended_for_max_hold = false;  ///< It outlived `max_hold`: its process group was ended.
   bool killed = false;              ///< ... and got SIGKILL after the grace period.
 };

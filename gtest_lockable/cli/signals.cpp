@@ -101,6 +101,9 @@ class interruptible_store final : public lock_store {
   }
   void explain(std::vector<lock_status>& busy) override { inner_->explain(busy); }
   std::string describe() const override { return inner_->describe(); }
+  std::shared_ptr<ledger_log> ledger(std::uint64_t max_size) override {
+    return inner_->ledger(max_size);
+  }
 
  private:
   void check() {

@@ -26,6 +26,7 @@
 #include "gtest_lockable/internal/settings.hpp"
 #include "gtest_lockable/internal/time_format.hpp"
 #include "plugin_state.hpp"
+#include "test_outcome.hpp"
 
 namespace gtest_lockable::detail {
 namespace {
@@ -205,6 +206,7 @@ class lock_environment final : public ::testing::Environment {
     }
     if (s.held && s.holder_pid == ::getpid() && !kept) {
       const bool lost = !s.held->held();
+      s.held->set_outcome(tests_outcome());  // for the ledger's end record
       s.held->unlock();
       say((lost ? "lost '" : "released '") + s.resource_id + "' after holding it " +
           seconds_text(s.held->duration(), 3));

@@ -26,6 +26,7 @@ lockable& plugin_state::get_lockable() {
       ++locks_lost;
     };
     hooks.on_wait = [](const std::string& line) { say(line); };
+    hooks.on_warning = [](const std::string& line) { say(line); };
     locker = std::make_unique<lockable>(internal::make_lockable(from.values, std::move(hooks)));
   }
   return *locker;

@@ -111,7 +111,7 @@ class modes_test(lockable_case):
         self.assert_one_error_line(self.run_lockable(self.args("--list", "--status")), 64,
                                    "cannot be combined")
         self.assert_one_error_line(self.run_lockable(self.args("--list", "--json")), 64,
-                                   "--json applies to --status only")
+                                   "--json applies to --status, --history and --stats only")
 
 
 if __name__ == "__main__":

@@ -17,9 +17,11 @@ class options_test(lockable_case):
         result = self.run_lockable([self.exe, "--hostname", HOST, "--", sys.executable, "-c",
                                     script])
         self.assertEqual(result.returncode, 0, result.stderr)
-        # While the command runs, the lock file of the first free resource is in ".".
-        self.assertRegex(result.stdout.strip(), r"^\['b[12]\.pid', 'resources\.json'\]$")
-        self.assertEqual(sorted(os.listdir(self.dir)), ["resources.json"])
+        # While the command runs, the lock file of the first free resource is in "."; the usage
+        # ledger's folder stays.
+        self.assertRegex(result.stdout.strip(),
+                         r"^\['\.lockable-ledger', 'b[12]\.pid', 'resources\.json'\]$")
+        self.assertEqual(sorted(os.listdir(self.dir)), [".lockable-ledger", "resources.json"])
 
     def test_hostname_defaults_to_this_host(self):
         self.write_inventory([{"id": "mine", "hostname": socket.gethostname(), "online": True},

@@ -297,7 +297,7 @@ t() {  # prints what completing the line gives, one candidate a line, after a ':
     def check(line, want):
         expect(got.get(line) == want, "completing %r: %s, not %s" % (line, got.get(line), want))
     check(lines[0], ["--requirements"])
-    check(lines[1], ["--status"])
+    check(lines[1], ["--status", "--stats"])
     check(lines[2], ["--json"])
     check(lines[3], ids)
     check(lines[4], [i for i in ids if i.startswith("example_board_")])

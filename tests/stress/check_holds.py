@@ -9,6 +9,7 @@ The log has one line per event, `EVENT TOKEN FIELD NS PID_OR_KIND`, NS in CLOCK_
   spawn  TOKEN WANT   NS KIND  driver: about to start holder TOKEN (KIND: cli, gtest, api, py),
                                which accepts resource WANT (an id, or * for any)
   wait   TOKEN -      NS PID   holder: starts trying to lock
+  alloc  TOKEN ID     NS PID   holder: its allocation id ID (ours only, before `start`)
   start  TOKEN RES    NS PID   holder: holds RES (written after the lock was taken)
   end    TOKEN RES    NS PID   holder: about to release RES (written before the release)
   kill   TOKEN -      NS PID   driver: about to SIGKILL the holder's whole process group
@@ -38,6 +39,8 @@ class holder:
         self.want = None
         self.events = {}
         self.resource = None
+        self.alloc_id = None
+        self.pid = None
 
     def at(self, name):
         return self.events.get(name)
@@ -60,6 +63,10 @@ def parse(lines):
         h.events[event] = int(ns)
         if event == "spawn":
             h.want, h.kind = field, extra
+        elif event == "alloc":
+            h.alloc_id = field
+        elif event == "wait":
+            h.pid = int(extra)
         elif event in ("start", "end"):
             if h.resource not in (None, field):
                 problems.append("%s started on %s but ended on %s" % (token, h.resource, field))

@@ -44,6 +44,7 @@ PR_SET_CHILD_SUBREAPER = 36
 # holder as a zombie (alive to py-lockable, dead to us) this long before reaping it.
 REAP_DELAY_S = 0.5
 QUEUE = ".lockable-queue"  # the waiters' queue in the lock folder (one ticket per waiter)
+LEDGER = ".lockable-ledger"  # the usage ledger, checked by check_ledger.py
 
 
 def held_tickets(queue):
@@ -301,6 +302,8 @@ class run:
             if result.returncode != 0:
                 stuck.append("%s: exit %d %s" % (rid, result.returncode, result.stderr.strip()))
         left = sorted(os.listdir(self.locks)) if os.path.isdir(self.locks) else []
+        if LEDGER in left:
+            left.remove(LEDGER)
         # The waiters' queue may keep tickets of killed waiters, but none may still be held:
         # every process of the run has ended.
         if QUEUE in left:
@@ -308,6 +311,21 @@ class run:
             left += ["%s/%s (held)" % (QUEUE, t)
                      for t in held_tickets(os.path.join(self.locks, QUEUE))]
         return stuck, left
+
+    def read_ledger(self, workdir):
+        """`lockable --history --json` and `--stats --json` of the run, into files for
+        check_ledger.py; before the final locks, which would add records of their own."""
+        outputs = []
+        for mode, name in (("--history", "history.json"), ("--stats", "stats.json")):
+            path = os.path.join(workdir, name)
+            with open(path, "w") as out, open(path + ".stderr", "w") as err:
+                result = subprocess.run(
+                    [self.args.lockable, "--resources", self.inventory, "--lock-folder",
+                     self.locks, "--hostname", HOST, mode, "--json"], stdout=out, stderr=err)
+            if result.returncode != 0:
+                self.errors.append("lockable %s exited %d" % (mode, result.returncode))
+            outputs += [path, path + ".stderr"]
+        return outputs
 
     def execute(self):
         began = time.monotonic()
@@ -319,8 +337,9 @@ class run:
         self.reaper.stop = True
         self.reaper.thread.join()
         elapsed = time.monotonic() - began
+        ledger = self.read_ledger(os.path.dirname(self.log))
         stuck, left = self.stuck()
-        return elapsed, stuck, left
+        return elapsed, stuck, left, ledger
 
 
 def main():
@@ -355,7 +374,7 @@ def main():
     print("stress: seed %d, %d slots, %d resources, folder %s" % (
         args.seed, args.slots, args.resources, workdir), flush=True)
     r = run(args, workdir)
-    elapsed, stuck, left = r.execute()
+    elapsed, stuck, left, ledger = r.execute()
     # The checker runs as its own process, on nothing but the log.
     check = subprocess.run([sys.executable, os.path.join(HERE, "check_holds.py"), r.log, "--json"],
                            capture_output=True, text=True)
@@ -366,6 +385,12 @@ def main():
     failures = r.errors + ["stuck: " + s for s in stuck]
     failures += ["lock files left after the final locks: %s" % left] if left else []
     failures += ["the checker failed"] if check.returncode != 0 else []
+    # Every hold of ours has exactly one complete record in the ledger, which --stats agrees with.
+    ledger_check = subprocess.run([sys.executable, os.path.join(HERE, "check_ledger.py"), r.log,
+                                   ledger[0], ledger[2], ledger[1]],
+                                  capture_output=True, text=True)
+    print(ledger_check.stdout.strip() + ledger_check.stderr)
+    failures += ["the ledger check failed"] if ledger_check.returncode != 0 else []
     if report:  # the run must have done what it claims
         if report["killed_holding"] < 0.05 * report["holds"]:
             failures.append("fewer than 5 %% of the holds ended by SIGKILL (%d of %d)" % (

@@ -35,9 +35,10 @@ struct context {
   }
 };
 
-// Logs `start`, tells the driver (which may kill us now), works, logs `end`.
-int hold(const context& ctx, const std::string& resource) {
-  if (!ctx.event("start", resource)) return 4;
+// Logs the allocation id (for the ledger's check) and `start`, tells the driver (which may kill
+// us now), works, logs `end`.
+int hold(const context& ctx, const std::string& resource, const std::string& alloc_id) {
+  if (!ctx.event("alloc", alloc_id) || !ctx.event("start", resource)) return 4;
   std::printf("held %d\n", static_cast<int>(::getpid()));
   std::fflush(stdout);
   stress::work_for(ctx.hold_ms);
@@ -54,7 +55,7 @@ int api(const context& ctx, char** args) {
     gtest_lockable::lockable locker(opts);
     if (!ctx.event("wait", "")) return 4;
     gtest_lockable::allocation held = locker.lock(std::string_view(args[3]), timeout);
-    return hold(ctx, held.resource_id());  // `held` releases after the `end` line
+    return hold(ctx, held.resource_id(), held.alloc_id());  // released after the `end` line
   } catch (const gtest_lockable::error& e) {
     std::fprintf(stderr, "stress_holder %s: %s\n", ctx.token.c_str(), e.what());
     return 3;
@@ -72,7 +73,8 @@ int main(int argc, char** argv) {
   }
   if (mode == "api" && argc == 7) return api(ctx, argv + 2);
   if (mode == "record" && argc == 2) {
-    return hold(ctx, stress::env_or("LOCKABLE_RESOURCE_ID", ""));
+    return hold(ctx, stress::env_or("LOCKABLE_RESOURCE_ID", ""),
+                stress::env_or("LOCKABLE_ALLOC_ID", ""));
   }
   if (mode == "exec" && argc > 2) {
     if (!ctx.event("wait", "")) return 4;

@@ -24,6 +24,10 @@ const std::string& token() {
 TEST(stress_probe, holds_and_logs) {
   const std::string id = gtest_lockable::resource_id();
   ASSERT_FALSE(id.empty()) << "the plugin holds no resource";
+  ASSERT_NE(gtest_lockable::current_allocation(), nullptr);
+  ASSERT_TRUE(stress::log_event(log_path(), "alloc", token(),
+                                gtest_lockable::current_allocation()->alloc_id(),
+                                stress::now_ns()));
   ASSERT_TRUE(stress::log_event(log_path(), "start", token(), id, stress::now_ns()));
   std::printf("held %d\n", static_cast<int>(::getpid()));
   std::fflush(stdout);

@@ -86,7 +86,7 @@ TEST_F(cli_options_test, usage_errors_name_the_problem) {
   EXPECT_NE(usage_error({"--list", "cmd"}).find("take no command"), std::string::npos);
   EXPECT_NE(usage_error({"--list", "--validate-only"}).find("cannot be combined"),
             std::string::npos);
-  EXPECT_NE(usage_error({"--json", "x"}).find("--json applies to --status only"),
+  EXPECT_NE(usage_error({"--json", "x"}).find("--json applies to --status, --history and --stats only"),
             std::string::npos);
   env_ = {{"LOCKABLE_TIMEOUT", "-1"}};
   EXPECT_NE(usage_error({"x"}).find("from LOCKABLE_TIMEOUT"), std::string::npos);

@@ -13,6 +13,10 @@ inline constexpr const char* lock_folder = "LOCKABLE_LOCK_FOLDER";    ///< Lock 
 inline constexpr const char* lock_server = "LOCKABLE_LOCK_SERVER";    ///< etcd://HOST:PORT/...
 inline constexpr const char* timeout = "LOCKABLE_TIMEOUT";            ///< Seconds.
 inline constexpr const char* hostname = "LOCKABLE_HOSTNAME";          ///< Host name.
+/// Whether allocations are recorded in the usage ledger: on or off (docs/ledger.md).
+inline constexpr const char* ledger = "LOCKABLE_LEDGER";
+/// How many bytes of records the ledger keeps: 16M, 512K, ...
+inline constexpr const char* ledger_size = "LOCKABLE_LEDGER_SIZE";
 /// The plugin's policy when no resource can be had: fail or skip.
 inline constexpr const char* on_unavailable = "LOCKABLE_ON_UNAVAILABLE";
 /// Priority among waiters, 0-1000: higher goes first.

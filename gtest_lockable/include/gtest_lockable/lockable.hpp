@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -28,6 +29,21 @@ inline constexpr seconds max_hold_duration{30.0 * 24 * 3600};
 /// `max_hold_duration`, a note of at most `max_hold_note` bytes without control characters.
 /// Throws `error` (`errc::invalid_argument`) naming what is wrong.
 void check_hold_request(seconds duration, const std::string& note);
+namespace detail {
+struct ledger_entry;
+}
+
+/// What the holder did with an allocation, for the usage ledger (see docs/ledger.md). Every field
+/// is optional; the `lockable` command sets the exit status or signal of its command, the
+/// GoogleTest plugin the test counts.
+struct outcome {
+  std::optional<int> exit_status;         ///< The command's exit status.
+  std::optional<int> signal;              ///< The signal that ended the command.
+  std::optional<int> passed;              ///< Tests that passed.
+  std::optional<int> failed;              ///< Tests that failed.
+  std::optional<int> skipped;             ///< Tests that were skipped.
+  std::vector<std::string> failed_tests;  ///< Their names (the ledger keeps the first 20).
+};
 
 /// One held resource. Move-only; it releases the resource when destroyed, so a scope that holds
 /// an `allocation` holds the resource. A moved-from allocation holds and releases nothing.
@@ -67,6 +83,9 @@ class allocation {
   void unlock() noexcept;
   /// The allocation as JSON (ids, requirements, resource_info, times in seconds), for reports.
   nlohmann::json to_json() const;
+  /// Records what the holder did with the resource; the ledger's end record, written when the
+  /// allocation is released, carries it.
+  void set_outcome(outcome result);
 
  private:
   friend class lockable;
@@ -80,6 +99,7 @@ class allocation {
   std::optional<std::chrono::system_clock::time_point> release_time_;
   std::chrono::steady_clock::duration held_for_{};
   std::unique_ptr<lock_handle> lock_;
+  std::shared_ptr<detail::ledger_entry> ledger_;  // its start record's, while one was written
 };
 
 /// How a `lockable` finds resources and where it keeps their locks.
@@ -99,6 +119,12 @@ struct options {
   std::function<void(const std::string&)> on_wait;
   /// How long a lock call waits before `on_wait` is called.
   seconds wait_notice_after{1.0};
+  /// Record every allocation in the lock store's usage ledger (see docs/ledger.md).
+  bool ledger = true;
+  /// How many bytes of the newest records the ledger keeps (lock folder: two files of half that).
+  std::uint64_t ledger_size = 16u << 20;
+  /// Called once with a line when the ledger cannot be written; locking goes on without it.
+  std::function<void(const std::string&)> on_warning;
 };
 
 /// How a lock call goes about it, beyond what it locks and how long it waits.
@@ -188,6 +214,12 @@ class lockable {
 
   /// The host name merged into requirements.
   const std::string& hostname() const;
+
+  /// The lock store's ledger, or null when the store keeps none.
+  std::shared_ptr<ledger_log> ledger();
+
+  /// How many bytes the ledger keeps (`options::ledger_size`).
+  std::uint64_t ledger_size() const;
 
  private:
   struct impl;

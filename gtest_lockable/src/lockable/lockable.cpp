@@ -1,10 +1,13 @@
 #include "gtest_lockable/lockable.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <map>
 #include <mutex>
 #include <random>
 
+#include "src/ledger/record.hpp"
 #include "src/util/json.hpp"
 #include "src/util/time_format.hpp"
 #include "src/util/user.hpp"
@@ -170,6 +173,10 @@ void check_release_id(const std::string& id) {
 
 steady::duration to_steady(seconds s) { return std::chrono::duration_cast<steady::duration>(s); }
 
+double epoch_seconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
 }  // namespace
 
 struct lockable::impl {
@@ -180,6 +187,47 @@ struct lockable::impl {
   seconds wait_notice_after;
   mutable std::mutex stats_mutex;
   statistics stats;
+  bool ledger_on = true;
+  std::uint64_t ledger_size = 0;
+  std::function<void(const std::string&)> on_warning;
+  std::once_flag ledger_opened;
+  std::shared_ptr<detail::ledger_writer> ledger;  // null when off or the store keeps none
+
+  // Writes each allocation's start record: after the lock is taken, so a record never claims a
+  // hold that did not happen.
+  void record_start(std::vector<allocation>& held) {
+    if (!ledger_on) return;
+    std::call_once(ledger_opened, [this] {
+      try {
+        if (auto log = store->ledger(ledger_size)) {
+          ledger = std::make_shared<detail::ledger_writer>(std::move(log), on_warning);
+        }
+      } catch (...) {  // a store that cannot say: no ledger
+      }
+    });
+    if (!ledger) return;
+    const long pid = static_cast<long>(::getpid());
+    for (allocation& a : held) {
+      try {
+        detail::start_fields f;
+        f.alloc_id = a.alloc_id_;
+        f.resource = a.resource_id_;
+        f.host = hostname;
+        f.requirements = detail::json_text(a.requirements_);
+        f.pid = pid;
+        f.started = epoch_seconds(a.start_time_);
+        f.queued = f.started - std::chrono::duration<double>(a.queue_time_).count();
+        ledger->write(detail::start_record(f));
+        auto entry = std::make_shared<detail::ledger_entry>();
+        entry->writer = ledger;
+        entry->alloc_id = f.alloc_id;
+        entry->resource = f.resource;
+        entry->pid = pid;
+        a.ledger_ = std::move(entry);
+      } catch (...) {  // out of memory: this allocation goes unrecorded
+      }
+    }
+  }
 
   void count(bool ok, seconds waited) {
     std::lock_guard<std::mutex> guard(stats_mutex);
@@ -324,6 +372,7 @@ struct lockable::impl {
         if (!locks.empty()) {
           auto out = hand_out(compiled, candidates, ids, std::move(locks), owner.alloc_id, queued);
           count(true, out.front().queue_time());
+          record_start(out);
           return out;
         }
         const auto now = steady::now();
@@ -364,6 +413,9 @@ lockable::lockable(options opts) : impl_(std::make_unique<impl>()) {
                            opts.lock_folder.empty() ? default_lock_folder() : opts.lock_folder));
   impl_->on_wait = std::move(opts.on_wait);
   impl_->wait_notice_after = opts.wait_notice_after;
+  impl_->ledger_on = opts.ledger;
+  impl_->ledger_size = opts.ledger_size;
+  impl_->on_warning = std::move(opts.on_warning);
 }
 
 lockable::~lockable() = default;
@@ -429,6 +481,10 @@ lock_store& lockable::store() { return *impl_->store; }
 
 const std::string& lockable::hostname() const { return impl_->hostname; }
 
+std::shared_ptr<ledger_log> lockable::ledger() { return impl_->store->ledger(impl_->ledger_size); }
+
+std::uint64_t lockable::ledger_size() const { return impl_->ledger_size; }
+
 allocation& allocation::operator=(allocation&& other) noexcept {
   if (this != &other) {
     unlock();
@@ -442,6 +498,7 @@ allocation& allocation::operator=(allocation&& other) noexcept {
     release_time_ = other.release_time_;
     held_for_ = other.held_for_;
     lock_ = std::move(other.lock_);
+    ledger_ = std::move(other.ledger_);
   }
   return *this;
 }
@@ -455,10 +512,26 @@ std::chrono::steady_clock::duration allocation::duration() const noexcept {
 
 void allocation::unlock() noexcept {
   if (!lock_) return;
+  // The end time is taken before the release, so a record's hold lies inside the real one; the
+  // record is written after it, so that writing does not make the hold longer.
+  const bool lost = !lock_->valid();
+  const auto ended = std::chrono::system_clock::now();
+  held_for_ = steady::now() - held_since_;
   lock_->release();
   lock_.reset();
-  held_for_ = steady::now() - held_since_;
-  release_time_ = std::chrono::system_clock::now();
+  release_time_ = ended;
+  if (auto entry = std::move(ledger_); entry && entry->pid == static_cast<long>(::getpid())) {
+    try {
+      entry->writer->write(detail::end_record(*entry, epoch_seconds(ended),
+                                              std::chrono::duration<double>(held_for_).count(),
+                                              lost));
+    } catch (...) {  // out of memory: the record stays open, as if the holder had been killed
+    }
+  }
+}
+
+void allocation::set_outcome(outcome result) {
+  if (ledger_) ledger_->result = std::move(result);
 }
 
 json allocation::to_json() const {

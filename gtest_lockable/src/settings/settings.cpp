@@ -129,6 +129,9 @@ lockable make_lockable(const settings& s, lockable_hooks hooks) {
       open_lock_store(s.lock_folder.value, s.lock_server.value, std::move(hooks.etcd));
   opts.store = hooks.wrap_store ? hooks.wrap_store(std::move(store)) : std::move(store);
   opts.on_wait = std::move(hooks.on_wait);
+  opts.on_warning = std::move(hooks.on_warning);
+  opts.ledger = s.ledger;
+  opts.ledger_size = s.ledger_size;
   return lockable(std::move(opts));
 }
 

@@ -1,6 +1,7 @@
 // The one description of every setting of the `lockable` command and the GoogleTest plugin. The
 // names and defaults are py-lockable's (for the command) and pytest-lockable's (for the plugin),
 // so that their users' scripts and CI set-ups keep working; that is why some defaults differ.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,6 +59,44 @@ std::optional<std::chrono::duration<double>> optional_limit(const sourced& value
   return limit;
 }
 
+void store_ledger(settings& out, const sourced& value) {
+  if (value.value == "on") {
+    out.ledger = true;
+  } else if (value.value == "off") {
+    out.ledger = false;
+  } else {
+    throw error(errc::invalid_argument,
+                "invalid value '" + value.value + "' from " + value.source + ": give on or off");
+  }
+}
+
+// A size in bytes with an optional unit: 4096, 512K, 16M, 1G.
+void store_ledger_size(settings& out, const sourced& value) {
+  const std::string& text = value.value;
+  std::uint64_t unit = 1;
+  std::string digits = text;
+  if (!digits.empty()) {
+    const char last = digits.back();
+    const std::uint64_t units[] = {1u << 10, 1u << 20, 1u << 30};
+    const char* letters = "KMG";
+    for (int i = 0; i < 3; ++i) {
+      if (last == letters[i] || last == letters[i] + ('a' - 'A')) {
+        unit = units[i];
+        digits.pop_back();
+      }
+    }
+  }
+  const bool plain = !digits.empty() && digits.size() <= 12 &&
+                     digits.find_first_not_of("0123456789") == std::string::npos;
+  const std::uint64_t bytes = plain ? std::stoull(digits) * unit : 0;
+  if (!plain || bytes < 8192 || bytes > (std::uint64_t{1} << 40)) {
+    throw error(errc::invalid_argument, "invalid ledger size '" + text + "' from " +
+                                            value.source +
+                                            ": give bytes from 8K up to 1024G (8192, 512K, 16M, 1G)");
+  }
+  out.ledger_size = bytes;
+}
+
 const std::vector<setting_spec> specs = {
     {"requirements",
      env::requirements,
@@ -103,6 +142,21 @@ const std::vector<setting_spec> specs = {
      {"--lockable_hostname", "NAME", none, "this host's name"},
      "the host name that resources must have (the default \"hostname\" requirement)",
      [](settings& out, const sourced& value) { out.hostname = value; }},
+    {"ledger",
+     env::ledger,
+     {"--ledger", "on|off", [] { return std::string("on"); }, nullptr},
+     {"--lockable_ledger", "on|off", [] { return std::string("on"); }, nullptr},
+     "record each allocation (who held which resource, when, for how long, and how the command "
+     "or the tests ended) in the lock folder's usage ledger, which lockable --history and "
+     "--stats read (see docs/ledger.md)",
+     store_ledger},
+    {"ledger_size",
+     env::ledger_size,
+     {"--ledger-size", "SIZE", [] { return std::string("16M"); }, nullptr},
+     {"--lockable_ledger_size", "SIZE", [] { return std::string("16M"); }, nullptr},
+     "how many bytes of the newest records the ledger keeps (8K to 1024G, e.g. 512K, 16M, 1G): "
+     "two files of half that, the older one replaced when the newer one fills",
+     store_ledger_size},
     // The command has no such choice: it exits with a status that says what happened.
     {"on_unavailable",
      env::on_unavailable,

@@ -4,8 +4,11 @@
 // `options::store` and need only `gtest_lockable/lock_store.hpp` (the stores this library ships).
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gtest_lockable/error.hpp"
@@ -48,6 +51,22 @@ struct hold_request {
 class wait_ticket {
  public:
   virtual ~wait_ticket() = default;
+};
+
+/// Where a store keeps its usage ledger: records of one line of JSON each (see docs/ledger.md).
+class ledger_log {
+ public:
+  virtual ~ledger_log() = default;
+  /// Appends `line` (one record, ended by '\n') whole, so that the records of concurrent writers
+  /// never interleave. Throws `error` (`errc::lock_store`) when it cannot.
+  virtual void append(const std::string& line) = 0;
+  /// Calls `part` with every line kept, oldest first, in parts that end between lines (the text
+  /// is valid only during the call). `problems` gets a line for each piece that could not be
+  /// read; a ledger that does not exist yet is empty, not a problem.
+  virtual void read(const std::function<void(std::string_view)>& part,
+                    std::vector<std::string>& problems) = 0;
+  /// Where the ledger is, for messages (`ledger '/tmp/.lockable-ledger/ledger.jsonl'`).
+  virtual std::string describe() const = 0;
 };
 
 /// Where locks live: a lock folder on this host, or a server shared by many hosts.
@@ -112,6 +131,13 @@ class lock_store {
 
   /// Where the locks live, for messages (`lock folder /tmp`).
   virtual std::string describe() const = 0;
+
+  /// The store's usage ledger, which keeps about `max_size` bytes of the newest records, or null
+  /// when the store keeps none (the default). Opens nothing until it is written or read.
+  virtual std::shared_ptr<ledger_log> ledger(std::uint64_t max_size) {
+    (void)max_size;
+    return nullptr;
+  }
 };
 
 }  // namespace gtest_lockable

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -87,6 +88,8 @@ struct settings {
   std::optional<std::chrono::duration<double>> max_hold;
   /// Plugin only: when a test failed, keep the resource as a hold for this long; none: release.
   std::optional<std::chrono::duration<double>> hold_on_failure;
+  bool ledger = true;                     ///< Record allocations in the usage ledger.
+  std::uint64_t ledger_size = 16u << 20;  ///< Bytes of records the ledger keeps.
 };
 
 /// How one setting appears in one front end.
@@ -159,6 +162,8 @@ struct lockable_hooks {
   etcd_options etcd;
   /// Called with a line when a lock call has waited a while; may be empty.
   std::function<void(const std::string&)> on_wait;
+  /// Called once with a line when the ledger cannot be written; may be empty.
+  std::function<void(const std::string&)> on_warning;
   /// Wraps the store chosen from the settings (the command makes it interruptible); may be
   /// empty.
   std::function<std::shared_ptr<lock_store>(std::shared_ptr<lock_store>)> wrap_store;

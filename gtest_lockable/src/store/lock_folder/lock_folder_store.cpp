@@ -17,6 +17,7 @@
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/lock_store.hpp"
 #include "src/store/lock_folder/hold_keeper.hpp"
+#include "src/store/lock_folder/ledger_file.hpp"
 #include "src/store/lock_folder/queue.hpp"
 #include "src/store/lock_folder/watch.hpp"
 #include "src/util/json.hpp"
@@ -304,6 +305,12 @@ class folder_store final : public lock_store {
     return was;
   }
 
+  std::shared_ptr<ledger_log> ledger(std::uint64_t max_size) override {
+    std::lock_guard<std::mutex> guard(places_mutex_);
+    if (!ledger_) ledger_ = detail::folder_ledger(folder_, max_size);
+    return ledger_;
+  }
+
  private:
   // One line per forced release, appended whole, readable by whoever shares the folder.
   void record_forced_release(const lock_status& was, const std::string& user) {
@@ -520,6 +527,7 @@ class folder_store final : public lock_store {
   // The waiters in line through this store, by allocation id: their ticket, or null when they
   // could not join the queue (they then wait as if there were none).
   std::unordered_map<std::string, detail::queue_ticket*> places_;
+  std::shared_ptr<ledger_log> ledger_;  // guarded by places_mutex_
 };
 
 }  // namespace
