@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -244,28 +245,9 @@ double parse_since(const std::string& text, double now) {
 }
 
 std::string time_text(double epoch_seconds) {
-  // Civil date from days (Howard Hinnant's civil_from_days), as the lock files' `since`.
-  const long long ms = static_cast<long long>(std::llround(epoch_seconds * 1000));
-  long long days = ms / 86400000;
-  long long in_day = ms % 86400000;
-  if (in_day < 0) {
-    in_day += 86400000;
-    --days;
-  }
-  const long long z = days + 719468;
-  const long long era = (z >= 0 ? z : z - 146096) / 146097;
-  const long long doe = z - era * 146097;
-  const long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const long long mp = (5 * doy + 2) / 153;
-  const long long day = doy - (153 * mp + 2) / 5 + 1;
-  const long long month = mp < 10 ? mp + 3 : mp - 9;
-  const long long year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ", year,
-                month, day, in_day / 3600000, in_day / 60000 % 60, in_day / 1000 % 60,
-                in_day % 1000);
-  return buffer;
+  using namespace std::chrono;
+  const milliseconds ms(std::llround(epoch_seconds * 1000));
+  return detail::iso8601(system_clock::time_point(duration_cast<system_clock::duration>(ms)));
 }
 
 std::string duration_text(double seconds) {
