@@ -186,6 +186,10 @@ int main_of(const std::vector<std::string>& args) {
       return list_mode(opts, std::cout);
     case mode::ctest:
       return ctest_resources_mode(opts, std::cout);
+    case mode::ctest_plan:
+      return ctest_plan_mode(opts, std::cout);
+    case mode::ctest_spec:
+      return ctest_spec_mode(opts, std::cout, std::cerr);
     case mode::status:
       return status_mode(opts, std::cout);
     case mode::validate:

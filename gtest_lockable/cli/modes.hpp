@@ -20,6 +20,17 @@ int list_mode(const cli_options& opts, std::ostream& out);
 /// spec (see `internal::ctest_resources`). Returns the exit status.
 int ctest_resources_mode(const cli_options& opts, std::ostream& out);
 
+/// `--ctest-plan LIST CTEST_FILE POOL_FOLDER`: appends to the CTest file of discovered tests a
+/// RESOURCE_GROUPS property for each test that declares requirements (one group per resource it
+/// needs, from what `--lockable_list_requirements` wrote to LIST), and describes each pool in the
+/// pool folder. Returns the exit status.
+int ctest_plan_mode(const cli_options& opts, std::ostream& out);
+
+/// `--ctest-spec POOL_FOLDER SPEC_FILE`: writes the CTest resource spec of every pool described in
+/// the pool folder (rewritten only when it changes), with a warning on `err` for a pool that
+/// matches no resource. Returns the exit status.
+int ctest_spec_mode(const cli_options& opts, std::ostream& out, std::ostream& err);
+
 /// `--status`: prints the lock state of the selected entries to `out`, as a table or (with
 /// `--json`) as a JSON array. Returns the exit status.
 int status_mode(const cli_options& opts, std::ostream& out);

@@ -121,7 +121,7 @@ const std::array<value_option, 7> value_options = {{
      }},
 }};
 
-const std::array<switch_flag, 13> switch_flags = {{
+const std::array<switch_flag, 15> switch_flags = {{
     {"--list",
      "print the inventory entries the requirements select, as a JSON array in "
      "inventory order; locks nothing, takes no command",
@@ -132,6 +132,14 @@ const std::array<switch_flag, 13> switch_flags = {{
      "[a-z0-9_] as _, ids that map alike as one resource with a slot each; locks "
      "nothing, takes no command",
      mode::ctest},
+    {"--ctest-plan",
+     "(for the CMake module) LIST CTEST_FILE POOLS: give the tests of CTEST_FILE the CTest "
+     "resource groups of what they declare, as LIST (--lockable_list_requirements) says",
+     mode::ctest_plan},
+    {"--ctest-spec",
+     "(for the CMake module) POOLS SPEC: write the CTest resource spec of the pools described "
+     "in POOLS; warns of a pool that matches nothing",
+     mode::ctest_spec},
     {"--status",
      "print the lock state of every selected entry: free, held (PID, host, "
      "since when) or stale (its holder died); takes no command",
@@ -261,7 +269,8 @@ cli_options parse_options(const std::vector<std::string>& args, const env_reader
   if (opts.what == mode::run && opts.command.empty()) {
     usage_error("missing command: lockable [options] [--] command [args...]");
   }
-  if (opts.what != mode::run && !opts.command.empty()) {
+  const bool takes_arguments = opts.what == mode::ctest_plan || opts.what == mode::ctest_spec;
+  if (opts.what != mode::run && !takes_arguments && !opts.command.empty()) {
     usage_error("unexpected argument '" + opts.command.front() +
                 "': --list, --ctest-resources, --status, --validate-only, --release, --history, "
                 "--stats, --metrics and --report take no command");

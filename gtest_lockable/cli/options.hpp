@@ -13,6 +13,8 @@ enum class mode {
   run,       ///< Lock a resource and run the command.
   list,      ///< Print the selected inventory entries as JSON.
   ctest,     ///< Print the selected entries as the resources of a CTest resource spec.
+  ctest_plan,  ///< Give discovered tests their CTest resource groups (for the CMake module).
+  ctest_spec,  ///< Write the CTest resource spec of the pools (for the CMake module).
   status,    ///< Print the lock state of the selected entries.
   validate,  ///< Validate the inventory and the requirements.
   hold,      ///< Lock a resource and keep it as a hold after lockable exits.

@@ -86,7 +86,12 @@ plugin_settings settings_from_environment(const internal::env_reader& getenv) {
 std::string flags_help() {
   std::string text =
       "\nResource locking (gtest_lockable): one resource is locked before the first test\n"
-      "and released after the last; each flag falls back to its environment variable.\n\n";
+      "and released after the last, or each test holds what it declares in code\n"
+      "(GTEST_LOCKABLE_REQUIRE); each flag falls back to its environment variable.\n\n"
+      "  --lockable_list_requirements\n" +
+      internal::wrap("print what each test needs as one JSON document and exit; locks nothing, "
+                     "reads no inventory",
+                     6, 0);
   for (const setting_spec& spec : setting_specs()) {
     if (spec.plugin.option == nullptr) continue;
     // Laid out as GoogleTest lays out its own flags: the flag, then its text indented by 6.

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -18,16 +19,33 @@
 
 namespace gtest_lockable::detail {
 
+/// A resource the program holds.
+struct held_resource {
+  std::unique_ptr<allocation> lock;
+  nlohmann::json info;  ///< Its inventory entry.
+  std::string id;
+  /// "program" (held for every test), "suite" (until the running suite ends) or "test".
+  const char* scope;
+};
+
+/// A resource a test uses, by the name it gave it ("" for the unnamed one).
+struct assigned_resource {
+  nlohmann::json info;
+  std::string id;
+  const allocation* lock = nullptr;  ///< Null in a death-test child: its parent holds the lock.
+};
+
 struct plugin_state {
   bool initialized = false;  ///< `init` ran (so the environment is registered).
   plugin_settings settings;  ///< From the flags given to `init`.
 
   std::mutex lockable_mutex;         ///< Guards creating `locker` (tests may run threads).
   std::unique_ptr<lockable> locker;  ///< Created when first needed, never before the tests.
-  std::unique_ptr<allocation> held;  ///< The program's resource, while held.
-  pid_t holder_pid = 0;              ///< The process that locked `held`.
-  nlohmann::json resource_info;      ///< Of `held`, or the death-test parent's resource.
-  std::string resource_id;           ///< Its id.
+  std::vector<held_resource> holding;  ///< What this process holds now.
+  pid_t holder_pid = 0;                ///< The process that locked `holding`.
+  /// The resources of the running test (or, without declarations, of the program), by name.
+  std::map<std::string, assigned_resource> assigned;
+  bool per_test = false;  ///< Tests declare requirements: each test holds what it declares.
 
   std::string failure;  ///< Why the selected tests have no resource; empty when they have one.
   bool skip = false;    ///< Skip (rather than fail) the tests because of `failure`.
@@ -50,6 +68,9 @@ struct plugin_state {
 
   /// The program's lockable, created from `settings` on first use. Throws `error`.
   lockable& get_lockable();
+
+  /// The running test's resource called `name`, or null.
+  const assigned_resource* find(const std::string& name) const;
 };
 
 /// The plugin's state. Deliberately never destroyed: a forked child that calls exit() (a
@@ -63,6 +84,11 @@ bool in_death_test_child();
 
 /// Prints one line of ours in GoogleTest's console output, tagged `[ LOCKABLE ]`.
 void say(const std::string& line);
+
+/// Prints, for --lockable_list_requirements, what each test of the program needs as one JSON
+/// document on stdout, and returns the exit status: 0, or 1 after a line on stderr when a
+/// declaration or a flag is bad.
+int list_requirements();
 
 /// Registers the environment that locks and the listener that fails or skips tests without a
 /// resource. Called once by `init`.

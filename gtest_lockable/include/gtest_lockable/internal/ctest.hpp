@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -42,6 +44,24 @@ inline nlohmann::json ctest_resources(const std::vector<nlohmann::json>& selecte
     }
   }
   return out;
+}
+
+/// The CTest resource type of the pool of one requirement, as the plugin's
+/// `--lockable_list_requirements` names it and as it finds the resource CTest assigned: `lockable_`
+/// and 12 hex digits of a hash of the inventory, the host name setting and the requirements, so
+/// that equal requirements of any test program of a build share one pool.
+inline std::string ctest_pool_name(const std::string& resources, const std::string& hostname,
+                                   const nlohmann::json& requirements) {
+  std::uint64_t hash = 1469598103934665603ull;  // FNV-1a, 64 bits
+  for (const std::string& part : {resources, hostname, requirements.dump()}) {
+    for (const char c : part + '\n') {
+      hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    }
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, "lockable_%012llx",
+                static_cast<unsigned long long>(hash & 0xffffffffffffull));
+  return text;
 }
 
 }  // namespace gtest_lockable::internal
