@@ -42,7 +42,7 @@ install(FILES
   ${PROJECT_BINARY_DIR}/gtest_lockableConfigVersion.cmake
   ${PROJECT_SOURCE_DIR}/cmake/dependencies.cmake
   ${PROJECT_SOURCE_DIR}/cmake/GtestLockable.cmake
-  ${PROJECT_SOURCE_DIR}/cmake/GtestLockableList.cmake
+  ${PROJECT_SOURCE_DIR}/cmake/GtestLockablePlan.cmake
   ${PROJECT_SOURCE_DIR}/cmake/GtestLockableSpec.cmake
   DESTINATION ${GTEST_LOCKABLE_INSTALL_CMAKEDIR})
 

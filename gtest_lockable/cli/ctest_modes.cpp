@@ -3,6 +3,10 @@
 // resource group per resource each test needs, and --ctest-spec writes the CTest resource spec of
 // every pool from the inventory. CMake could do neither quickly: its string(JSON) parses the
 // whole document on every call.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -34,22 +38,46 @@ std::string read_file(const std::string& path, const char* what) {
 
 // Writes `text` to `path` unless it already holds exactly that, so that what depends on the file
 // is not redone; through a temporary file and a rename, so that a reader never sees half.
-void write_if_changed(const fs::path& path, const std::string& text) {
+// Returns whether it wrote.
+bool write_if_changed(const fs::path& path, const std::string& text) {
   std::error_code ignored;
   if (fs::exists(path, ignored)) {
     std::ifstream in(path, std::ios::binary);
     std::ostringstream old;
     old << in.rdbuf();
-    if (old.str() == text) return;
+    if (old.str() == text) return false;
   }
-  const fs::path temporary = path.string() + ".tmp";
+  const fs::path temporary = path.string() + "." + std::to_string(::getpid()) + ".tmp";
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     out << text;
     if (!out.flush()) throw error(errc::invalid_argument, "cannot write " + temporary.string());
   }
   fs::rename(temporary, path);
+  return true;
 }
+
+// Holds an exclusive flock on `folder`/.lock while it lives: the discovery steps of several test
+// programs (a parallel build) write pool descriptions and the spec at once, and the spec written
+// last must have seen every description written before it.
+class folder_lock {
+ public:
+  explicit folder_lock(const fs::path& folder) {
+    fs::create_directories(folder);
+    const std::string path = (folder / ".lock").string();
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) {
+      throw error(errc::invalid_argument, "cannot lock " + path + ": check that the build folder "
+                                                                  "is writable");
+    }
+  }
+  ~folder_lock() { ::close(fd_); }
+  folder_lock(const folder_lock&) = delete;
+  folder_lock& operator=(const folder_lock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 
 // The test names of the add_test lines of a CTest file that gtest_discover_tests wrote:
 // gtest name (the --gtest_filter value) -> the CTest name as the line quotes it (`[=[...]=]`).
@@ -77,11 +105,12 @@ std::multimap<std::string, std::string> discovered_tests(const std::string& ctes
 
 }  // namespace
 
-int ctest_plan_mode(const cli_options& opts, std::ostream& out) {
-  if (opts.command.size() != 3) {
+int ctest_plan_mode(const cli_options& opts, std::ostream&) {
+  if (opts.command.size() != 4) {
     throw error(errc::invalid_argument,
-                "--ctest-plan takes three arguments: the file --lockable_list_requirements "
-                "wrote, the CTest file of the discovered tests, and the pool folder");
+                "--ctest-plan takes four arguments: the file --lockable_list_requirements "
+                "wrote, the CTest file of the discovered tests, the pool folder of this "
+                "discovery, and the name of its test list variable");
   }
   const std::string& list_file = opts.command[0];
   const json list = json::parse(read_file(list_file, "the requirements list"), nullptr, false);
@@ -90,9 +119,12 @@ int ctest_plan_mode(const cli_options& opts, std::ostream& out) {
                 list_file + " is not what --lockable_list_requirements prints: does the test "
                             "program link gtest_lockable::main or call gtest_lockable::init?");
   }
+  const fs::path pools = opts.command[2];
+  folder_lock guard(pools.parent_path());
+  std::error_code ignored;
+  fs::remove_all(pools, ignored);  // what an earlier build of the program declared
   if (!list.value("per_test", false)) return 0;  // one resource per program: POOL's business
   const auto tests = discovered_tests(opts.command[1]);
-  const fs::path pools = opts.command[2];
   fs::create_directories(pools);
   std::map<std::string, json> described;  // pool -> its description
   std::string properties;
@@ -117,10 +149,10 @@ int ctest_plan_mode(const cli_options& opts, std::ostream& out) {
     write_if_changed(pools / (pool + ".json"), detail::json_text(description, 2) + "\n");
   }
   std::ofstream ctest(opts.command[1], std::ios::app);
-  ctest << "# Resource groups from gtest_lockable (lockable --ctest-plan)\n" << properties;
+  // The variable tells the module's properties file not to give every test the call's POOL.
+  ctest << "# Resource groups from gtest_lockable (lockable --ctest-plan)\n"
+        << properties << "set([==[" << opts.command[3] << "_LOCKABLE_PER_TEST]==] TRUE)\n";
   if (!ctest.flush()) throw error(errc::invalid_argument, "cannot append to " + opts.command[1]);
-  out << described.size() << (described.size() == 1 ? " pool" : " pools") << " for "
-      << list["tests"].size() << " tests\n";
   return 0;
 }
 
@@ -130,10 +162,12 @@ int ctest_spec_mode(const cli_options& opts, std::ostream&, std::ostream& err) {
                 "--ctest-spec takes two arguments: the pool folder and the spec file to write");
   }
   const fs::path pools = opts.command[0];
+  folder_lock guard(pools);
   std::map<std::string, json> local;  // sorted by pool name, so the spec is stable
+  std::vector<std::string> empty;     // warnings of pools that match nothing
   std::error_code missing;
-  for (const auto& entry : fs::directory_iterator(pools, missing)) {
-    if (entry.path().extension() != ".json") continue;
+  for (const auto& entry : fs::recursive_directory_iterator(pools, missing)) {
+    if (entry.path().extension() != ".json" || local.count(entry.path().stem().string())) continue;
     const std::string pool = entry.path().stem().string();
     const json d = json::parse(read_file(entry.path().string(), "the pool"), nullptr, false);
     if (!d.is_object() || !d.contains("resources") || !d.contains("requirements")) {
@@ -142,23 +176,30 @@ int ctest_spec_mode(const cli_options& opts, std::ostream&, std::ostream& err) {
     }
     internal::settings s = opts;
     s.resources = {d["resources"].get<std::string>(), entry.path().string()};
-    s.hostname = {d.value("hostname", ""), entry.path().string()};
-    const json requirements = d["requirements"].is_string()
-                                  ? parse_requirements(d["requirements"].get<std::string>())
-                                  : d["requirements"];
+    // Empty: the setting was not given (the host the tests run on; no requirement).
+    if (!d.value("hostname", "").empty()) s.hostname = {d["hostname"], entry.path().string()};
+    const json& given = d["requirements"];
+    const json requirements = !given.is_string()       ? given
+                              : given.get_ref<const std::string&>().empty()
+                                  ? json::object()
+                                  : parse_requirements(given.get<std::string>());
     auto selector = internal::make_lockable(s);
-    json resources = internal::ctest_resources(selector.select(requirements));
-    if (resources.empty()) {
-      err << "gtest_lockable: warning: no resource of " << s.resources.value << " matches "
-          << detail::json_text(requirements)
-          << (s.hostname.value.empty() ? "" : " on host " + s.hostname.value) << " (CTest pool "
-          << pool << "): CTest reports its tests 'Not Run'; fix the requirements or the inventory\n";
+    local[pool] = internal::ctest_resources(selector.select(requirements));
+    if (local[pool].empty()) {
+      empty.push_back("gtest_lockable: warning: no resource of " + s.resources.value +
+                      " matches " + detail::json_text(requirements) +
+                      (s.hostname.value.empty() ? "" : " on host " + s.hostname.value) +
+                      " (CTest pool " + pool +
+                      "): CTest reports its tests 'Not Run'; fix the requirements or the "
+                      "inventory\n");
     }
-    local[pool] = std::move(resources);
   }
   json spec = {{"version", {{"major", 1}, {"minor", 0}}}, {"local", json::array({json(local)})}};
   if (local.empty()) spec["local"] = json::array({json::object()});
-  write_if_changed(opts.command[1], detail::json_text(spec, 2) + "\n");
+  // Said once, when the spec changes, not at every build step that finds it unchanged.
+  if (write_if_changed(opts.command[1], detail::json_text(spec, 2) + "\n")) {
+    for (const std::string& warning : empty) err << warning;
+  }
   return 0;
 }
 

@@ -6,6 +6,7 @@
   package_test.py scheduling --prefix P --work W
   package_test.py two_calls  --prefix P --work W
   package_test.py core_only  --prefix P --work W
+  package_test.py per_test   --prefix P --work W
   package_test.py man        --lockable L --page lockable.1.gz
   package_test.py completion --bindir D --script lockable.bash
   package_test.py deb        --build-dir B --cpack CPACK --work W
@@ -486,9 +487,109 @@ def scheduling(args):
         shutil.rmtree(locks, ignore_errors=True)
 
 
+def read_named_holds(path):
+    """per_test's log: (test, resource id, start ns, end ns, queue ms) per resource per test."""
+    with open(path) as f:
+        return [(t, rid, int(s), int(e), float(q))
+                for t, rid, s, e, q in (line.split() for line in f)]
+
+
+def check_per_test_run(log, tests, hold_ms, scheduled=True):
+    holds = read_named_holds(log)
+    check_no_overlap([(rid, s, e, q) for _, rid, s, e, q in holds])
+    kinds = {}
+    for test, rid, s, e, _ in holds:
+        kinds.setdefault(test.split(".")[0].split("/")[-1], set()).add(rid)
+    expect(kinds.get("board_test") == {"board-1", "board-2"}, "board tests: %s" % kinds)
+    expect(kinds.get("phone_test") == {"phone-1"}, "phone tests: %s" % kinds)
+    expect(kinds.get("probed_board_test", set()) >= {"probe-1"}, "probed tests: %s" % kinds)
+    expect(len(holds) == tests, "expected %d holds, got %d" % (tests, len(holds)))
+    by_test = {}
+    for test, rid, s, e, _ in holds:
+        by_test.setdefault(test, []).append(rid)
+    for test, ids in by_test.items():
+        if "probed_board_test" in test:
+            expect(sorted(i[:5] for i in ids) == ["board", "probe"], "%s held %s" % (test, ids))
+    phones = [(s, e) for _, rid, s, e, _ in holds if rid == "phone-1"]
+    boards = [(s, e) for _, rid, s, e, _ in holds if rid.startswith("board")]
+    expect(any(ps < be and bs < pe for ps, pe in phones for bs, be in boards),
+           "no phone test ran beside a board test")
+    worst = max(q for *_, q in holds)
+    if scheduled:
+        # CTest starts a test only once its resources are free: it takes them at once. A test
+        # that had to wait for a lock waited for a whole hold of hold_ms.
+        expect(worst < hold_ms / 2, "a test waited %.1f ms for a lock: CTest did not schedule" % worst)
+    return worst
+
+
+def per_test(args):
+    """Requirements declared per suite in code, scheduled per test by ctest -j, in a project
+    that finds gtest_lockable in a subdirectory (like yaml-cpp)."""
+    locks = tempfile.mkdtemp(prefix="package_test_locks.")
+    source = os.path.join(HERE, "per_test")
+    builds = [os.path.join(args.work, "per_test-%d" % i) for i in (1, 2)]
+    logs = [os.path.join(args.work, "per_test-holds-%d.log" % i) for i in (1, 2)]
+    hold_ms = 200
+    all_tests = "100% tests passed, 0 tests failed out of 204"
+    holds_per_run = 80 + 60 + 2 * 20  # board, phone, board+probe (two lines each)
+    try:
+        for build, log in zip(builds, logs):
+            shutil.rmtree(build, ignore_errors=True)
+            cmd = [args.cmake, "-S", source, "-B", build, "-G", "Ninja",
+                   "-DCMAKE_BUILD_TYPE=Debug", "-DCMAKE_CXX_COMPILER=" + args.cxx,
+                   "-DCMAKE_PREFIX_PATH=" + args.prefix, "-DLOCK_FOLDER=" + locks,
+                   "-DHOLD_LOG=" + log, "-DHOLD_MS=%d" % hold_ms,
+                   "-DINVENTORY=" + os.path.join(source, "resources.json")]
+            if args.cxx_flags:
+                cmd.append("-DCMAKE_CXX_FLAGS=" + args.cxx_flags)
+            run(cmd)
+            out = run([args.cmake, "--build", build, "-j2"])
+            # A POOL that matches nothing is said at build time, naming its requirements.
+            expect('warning: no resource of ' in out and '{"type":"nothing"}' in out
+                   and "pool nothing" in out, "no warning of the empty pool:\n" + out)
+
+        def ctest(test_dir, log):
+            if os.path.exists(log):
+                os.unlink(log)
+            return run([args.ctest, "--test-dir", test_dir, "-j4", "--output-on-failure"])
+
+        # From the top of the build tree and from the subdirectory with the tests.
+        for test_dir in (builds[0], os.path.join(builds[0], "test")):
+            out = ctest(test_dir, logs[0])
+            expect(all_tests in out, "ctest --test-dir %s:\n%s" % (test_dir, out))
+            worst = check_per_test_run(logs[0], holds_per_run, hold_ms)
+            print("ctest -j4 in %s: %d holds, no overlap, longest lock wait %.1f ms"
+                  % (test_dir, holds_per_run, worst))
+
+        # Two ctests of two build trees at once: CTest cannot see the other, the locks do.
+        for log in logs:
+            if os.path.exists(log):
+                os.unlink(log)
+        procs = [subprocess.Popen([args.ctest, "--test-dir", b, "-j4", "--output-on-failure"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                 for b in builds]
+        for out in [p.communicate()[0] for p in procs]:
+            expect(all_tests in out, "concurrent ctest:\n" + out)
+        for log in logs:
+            check_per_test_run(log, holds_per_run, hold_ms, scheduled=False)
+        both = read_named_holds(logs[0]) + read_named_holds(logs[1])
+        check_no_overlap([(rid, s, e, q) for _, rid, s, e, q in both])
+        print("two ctests: %d holds, no overlap" % len(both))
+
+        # The resource's fields reach an XML report when one is asked for.
+        xml_dir = os.path.join(args.work, "per_test-xml")
+        shutil.rmtree(xml_dir, ignore_errors=True)
+        run([args.ctest, "--test-dir", builds[0], "-R", "keeps_its_cxx_standard"],
+            env=dict(os.environ, GTEST_OUTPUT="xml:%s/" % xml_dir))
+        reports = "".join(open(os.path.join(xml_dir, f)).read() for f in os.listdir(xml_dir))
+        expect('resource_type="board"' in reports, "no resource_type in the XML report")
+    finally:
+        shutil.rmtree(locks, ignore_errors=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["install", "consumer", "scheduling", "two_calls",
+    parser.add_argument("what", choices=["install", "consumer", "scheduling", "per_test", "two_calls",
                                           "core_only", "man", "completion", "deb",
                                           "install_deps"])
     parser.add_argument("--cmake", default="cmake")
@@ -506,7 +607,8 @@ def main():
     parser.add_argument("--bindir", help="completion: the folder of the lockable to complete for")
     parser.add_argument("--script", help="completion: the completion script")
     args = parser.parse_args()
-    {"install": install, "consumer": consumer, "scheduling": scheduling, "two_calls": two_calls,
+    {"install": install, "consumer": consumer, "scheduling": scheduling, "per_test": per_test,
+     "two_calls": two_calls,
      "core_only": core_only, "man": man, "completion": completion, "deb": deb,
      "install_deps": install_deps}[args.what](args)
     print("PASSED")

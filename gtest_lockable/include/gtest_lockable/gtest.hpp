@@ -10,6 +10,10 @@
 //
 // `resource_info` is JSON, so this header exposes `nlohmann::json` deliberately.
 
+#if __cplusplus < 201703L
+#error "gtest_lockable/gtest.hpp needs C++17: link gtest_lockable::gtest_lockable (which asks CMake for C++17) as well as gtest_lockable::main, or compile with -std=c++17"
+#endif
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
