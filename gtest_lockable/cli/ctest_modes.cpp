@@ -164,7 +164,7 @@ int ctest_spec_mode(const cli_options& opts, std::ostream&, std::ostream& err) {
   const fs::path pools = opts.command[0];
   folder_lock guard(pools);
   std::map<std::string, json> local;  // sorted by pool name, so the spec is stable
-  std::vector<std::string> empty;     // warnings of pools that match nothing
+  std::map<std::string, std::string> empty;  // pool -> the warning that it matches nothing
   std::error_code missing;
   for (const auto& entry : fs::recursive_directory_iterator(pools, missing)) {
     if (entry.path().extension() != ".json" || local.count(entry.path().stem().string())) continue;
@@ -186,7 +186,7 @@ int ctest_spec_mode(const cli_options& opts, std::ostream&, std::ostream& err) {
     auto selector = internal::make_lockable(s);
     local[pool] = internal::ctest_resources(selector.select(requirements));
     if (local[pool].empty()) {
-      empty.push_back("gtest_lockable: warning: no resource of " + s.resources.value +
+      empty[pool] = ("gtest_lockable: warning: no resource of " + s.resources.value +
                       " matches " + detail::json_text(requirements) +
                       (s.hostname.value.empty() ? "" : " on host " + s.hostname.value) +
                       " (CTest pool " + pool +
@@ -196,9 +196,15 @@ int ctest_spec_mode(const cli_options& opts, std::ostream&, std::ostream& err) {
   }
   json spec = {{"version", {{"major", 1}, {"minor", 0}}}, {"local", json::array({json(local)})}};
   if (local.empty()) spec["local"] = json::array({json::object()});
-  // Said once, when the spec changes, not at every build step that finds it unchanged.
-  if (write_if_changed(opts.command[1], detail::json_text(spec, 2) + "\n")) {
-    for (const std::string& warning : empty) err << warning;
+  // Said once: when a pool becomes empty, not at every build step that finds it so.
+  const json before = fs::exists(opts.command[1], missing)
+                          ? json::parse(read_file(opts.command[1], "the resource spec"), nullptr,
+                                        false)
+                          : json();
+  write_if_changed(opts.command[1], detail::json_text(spec, 2) + "\n");
+  for (const auto& [pool, warning] : empty) {
+    const json::json_pointer was("/local/0/" + pool);
+    if (!before.is_object() || !before.contains(was) || !before[was].empty()) err << warning;
   }
   return 0;
 }
