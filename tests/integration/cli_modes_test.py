@@ -44,6 +44,51 @@ class modes_test(lockable_case):
                                                      {"id": "b4", "slots": 1}])
         self.assertFalse(os.path.exists(self.locks))
 
+    def test_ctest_plan_and_spec_schedule_what_tests_declare(self):
+        ctest_file = os.path.join(self.dir, "prog[1]_tests.cmake")
+        with open(ctest_file, "w") as f:
+            f.write("add_test([=[s.board]=] /p [==[--gtest_filter=s.board]==])\n"
+                    "add_test([=[s.both]=] /p [==[--gtest_filter=s.both]==])\n"
+                    "add_test([=[s.none]=] /p [==[--gtest_filter=s.none]==])\n")
+        need = lambda req, pool: {"name": "", "requirements": req, "pool": pool}  # noqa: E731
+        listed = {"version": 1, "per_test": True, "resources": self.inventory, "hostname": HOST,
+                  "tests": [{"test": "s.board", "needs": [need({"type": "board"}, "boards")]},
+                            {"test": "s.both", "needs": [need({"type": "board"}, "boards"),
+                                                         need({"type": "phone"}, "phones")]},
+                            {"test": "s.none", "needs": []}]}
+        list_file = os.path.join(self.dir, "list.json")
+        with open(list_file, "w") as f:
+            json.dump(listed, f)
+        pools = os.path.join(self.dir, "pools")
+        result = self.run_lockable([self.exe, "--ctest-plan", list_file, ctest_file,
+                                    os.path.join(pools, "prog.1"), "prog_TESTS"])
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(ctest_file) as f:
+            text = f.read()
+        self.assertIn('set_tests_properties([=[s.board]=] PROPERTIES RESOURCE_GROUPS "boards:1")',
+                      text)
+        self.assertIn('[=[s.both]=] PROPERTIES RESOURCE_GROUPS "boards:1;phones:1")', text)
+        self.assertNotIn("[=[s.none]=] PROPERTIES", text)
+        spec_file = os.path.join(self.dir, "spec.json")
+        result = self.run_lockable([self.exe, "--ctest-spec", pools, spec_file])
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+        with open(spec_file) as f:
+            spec = json.load(f)
+        self.assertEqual(spec["local"][0], {
+            "boards": [{"id": "b1", "slots": 1}, {"id": "b2", "slots": 1},
+                       {"id": "b4", "slots": 1}],
+            "phones": [{"id": "p1", "slots": 1}]})
+
+    def test_ctest_plan_rejects_what_is_not_a_requirements_list(self):
+        not_a_list = os.path.join(self.dir, "list.json")
+        with open(not_a_list, "w") as f:
+            f.write("thousand.\n  test_1\n")  # what --gtest_list_tests prints
+        result = self.run_lockable([self.exe, "--ctest-plan", not_a_list, not_a_list,
+                                    os.path.join(self.dir, "pools"), "T"])
+        self.assertNotEqual(result.returncode, 0)
+        self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+        self.assertIn("link gtest_lockable::main or call gtest_lockable::init", result.stderr)
+
     def test_status_shows_free_held_and_stale(self):
         holder = self.hold("b1")
         dead = subprocess.Popen(["true"])
