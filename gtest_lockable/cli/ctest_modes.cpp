@@ -67,8 +67,9 @@ class folder_lock {
     const std::string path = (folder / ".lock").string();
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) {
-      throw error(errc::invalid_argument, "cannot lock " + path + ": check that the build folder "
-                                                                  "is writable");
+      throw error(errc::invalid_argument, "cannot lock " + path +
+                                              ": check that the build folder "
+                                              "is writable");
     }
   }
   ~folder_lock() { ::close(fd_); }
@@ -116,13 +117,14 @@ int ctest_plan_mode(const cli_options& opts, std::ostream&) {
   const json list = json::parse(read_file(list_file, "the requirements list"), nullptr, false);
   if (!list.is_object() || !list.contains("tests") || !list["tests"].is_array()) {
     throw error(errc::invalid_requirements,
-                list_file + " is not what --lockable_list_requirements prints: does the test "
-                            "program link gtest_lockable::main or call gtest_lockable::init?");
+                list_file +
+                    " is not what --lockable_list_requirements prints: does the test "
+                    "program link gtest_lockable::main or call gtest_lockable::init?");
   }
   const fs::path pools = opts.command[2];
   folder_lock guard(pools.parent_path());
   std::error_code ignored;
-  fs::remove_all(pools, ignored);  // what an earlier build of the program declared
+  fs::remove_all(pools, ignored);                // what an earlier build of the program declared
   if (!list.value("per_test", false)) return 0;  // one resource per program: POOL's business
   const auto tests = discovered_tests(opts.command[1]);
   fs::create_directories(pools);
@@ -163,7 +165,7 @@ int ctest_spec_mode(const cli_options& opts, std::ostream&, std::ostream& err) {
   }
   const fs::path pools = opts.command[0];
   folder_lock guard(pools);
-  std::map<std::string, json> local;  // sorted by pool name, so the spec is stable
+  std::map<std::string, json> local;         // sorted by pool name, so the spec is stable
   std::map<std::string, std::string> empty;  // pool -> the warning that it matches nothing
   std::error_code missing;
   for (const auto& entry : fs::recursive_directory_iterator(pools, missing)) {
@@ -171,36 +173,36 @@ int ctest_spec_mode(const cli_options& opts, std::ostream&, std::ostream& err) {
     const std::string pool = entry.path().stem().string();
     const json d = json::parse(read_file(entry.path().string(), "the pool"), nullptr, false);
     if (!d.is_object() || !d.contains("resources") || !d.contains("requirements")) {
-      throw error(errc::invalid_argument, entry.path().string() +
-                                              " is not a pool description: delete it and build again");
+      throw error(errc::invalid_argument,
+                  entry.path().string() + " is not a pool description: delete it and build again");
     }
     internal::settings s = opts;
     s.resources = {d["resources"].get<std::string>(), entry.path().string()};
     // Empty: the setting was not given (the host the tests run on; no requirement).
     if (!d.value("hostname", "").empty()) s.hostname = {d["hostname"], entry.path().string()};
     const json& given = d["requirements"];
-    const json requirements = !given.is_string()       ? given
+    const json requirements = !given.is_string() ? given
                               : given.get_ref<const std::string&>().empty()
                                   ? json::object()
                                   : parse_requirements(given.get<std::string>());
     auto selector = internal::make_lockable(s);
     local[pool] = internal::ctest_resources(selector.select(requirements));
     if (local[pool].empty()) {
-      empty[pool] = ("gtest_lockable: warning: no resource of " + s.resources.value +
-                      " matches " + detail::json_text(requirements) +
-                      (s.hostname.value.empty() ? "" : " on host " + s.hostname.value) +
-                      " (CTest pool " + pool +
-                      "): CTest reports its tests 'Not Run'; fix the requirements or the "
-                      "inventory\n");
+      empty[pool] = ("gtest_lockable: warning: no resource of " + s.resources.value + " matches " +
+                     detail::json_text(requirements) +
+                     (s.hostname.value.empty() ? "" : " on host " + s.hostname.value) +
+                     " (CTest pool " + pool +
+                     "): CTest reports its tests 'Not Run'; fix the requirements or the "
+                     "inventory\n");
     }
   }
   json spec = {{"version", {{"major", 1}, {"minor", 0}}}, {"local", json::array({json(local)})}};
   if (local.empty()) spec["local"] = json::array({json::object()});
   // Said once: when a pool becomes empty, not at every build step that finds it so.
-  const json before = fs::exists(opts.command[1], missing)
-                          ? json::parse(read_file(opts.command[1], "the resource spec"), nullptr,
-                                        false)
-                          : json();
+  const json before =
+      fs::exists(opts.command[1], missing)
+          ? json::parse(read_file(opts.command[1], "the resource spec"), nullptr, false)
+          : json();
   write_if_changed(opts.command[1], detail::json_text(spec, 2) + "\n");
   for (const auto& [pool, warning] : empty) {
     const json::json_pointer was("/local/0/" + pool);

@@ -54,9 +54,10 @@ bool declare_requirement(const char* suite, const char* test, const char* name,
   try {
     registry& r = declared();
     declaration d{suite, test, name, json(), std::string(file) + ":" + std::to_string(line)};
-    const std::string what = std::string(d.test.empty() ? "GTEST_LOCKABLE_REQUIRE" : "GTEST_LOCKABLE_REQUIRE_TEST") +
-                             "(" + d.suite + (d.test.empty() ? "" : ", " + d.test) +
-                             (d.name.empty() ? "" : ", \"" + d.name + "\"") + ") at " + d.where;
+    const std::string what =
+        std::string(d.test.empty() ? "GTEST_LOCKABLE_REQUIRE" : "GTEST_LOCKABLE_REQUIRE_TEST") +
+        "(" + d.suite + (d.test.empty() ? "" : ", " + d.test) +
+        (d.name.empty() ? "" : ", \"" + d.name + "\"") + ") at " + d.where;
     try {
       d.requirements = parse_requirements(requirements);
     } catch (const error& e) {
@@ -103,8 +104,8 @@ std::vector<need> needs_of(const std::string& suite, const std::string& test, co
     for (const declaration& d : declared().declarations) {
       if (d.test.empty() == own || !names(suite, d.suite)) continue;
       if (own && !names(test, d.test)) continue;
-      by_name[d.name] = need{d.name, narrowed(d.requirements, flag), own ? "test" : "suite",
-                             d.where};
+      by_name[d.name] =
+          need{d.name, narrowed(d.requirements, flag), own ? "test" : "suite", d.where};
     }
   }
   std::vector<need> out;

@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include "declared.hpp"
 #include "gtest_lockable/env.hpp"
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/gtest.hpp"
@@ -27,7 +28,6 @@
 #include "gtest_lockable/internal/json.hpp"
 #include "gtest_lockable/internal/settings.hpp"
 #include "gtest_lockable/internal/time_format.hpp"
-#include "declared.hpp"
 #include "gtest_lockable/query.hpp"
 #include "plugin_state.hpp"
 #include "test_outcome.hpp"
@@ -59,9 +59,9 @@ bool report_asked() { return !GTEST_FLAG_GET(output).empty(); }
 void record_properties(const std::string& prefix, const json& resource_info) {
   if (!report_asked() || !resource_info.is_object()) return;
   for (const auto& [key, value] : resource_info.items()) {
-    ::testing::Test::RecordProperty(property_name(prefix, key),
-                                    value.is_string() ? value.get<std::string>()
-                                                      : detail::json_text(value));
+    ::testing::Test::RecordProperty(property_name(prefix, key), value.is_string()
+                                                                    ? value.get<std::string>()
+                                                                    : detail::json_text(value));
   }
 }
 
@@ -253,8 +253,8 @@ void lock_for_program(plugin_state& s) {
   auto lock = std::make_unique<allocation>(
       l.lock(s.settings.requirements, s.settings.values.timeout, request));
   const allocation* raw = lock.get();
-  s.holding.push_back(held_resource{std::move(lock), raw->resource_info(), raw->resource_id(),
-                                    "program"});
+  s.holding.push_back(
+      held_resource{std::move(lock), raw->resource_info(), raw->resource_id(), "program"});
   s.holder_pid = ::getpid();
   s.assigned[""] = assigned_resource{raw->resource_info(), raw->resource_id(), raw};
   hand_to_death_tests(s);
@@ -281,8 +281,8 @@ void lock_for_test(plugin_state& s, const ::testing::TestInfo& info) {
     for (std::size_t i = 0; i < s.holding.size() && !found; ++i) {
       if (used[i] || !wanted.matches(s.holding[i].info)) continue;
       used[i] = found = true;
-      s.assigned[n.name] = assigned_resource{s.holding[i].info, s.holding[i].id,
-                                             s.holding[i].lock.get()};
+      s.assigned[n.name] =
+          assigned_resource{s.holding[i].info, s.holding[i].id, s.holding[i].lock.get()};
     }
     if (!found) missing.push_back(&n);
   }
@@ -294,9 +294,8 @@ void lock_for_test(plugin_state& s, const ::testing::TestInfo& info) {
       std::vector<std::string> taken;
       for (const auto& [name, resource] : s.assigned) taken.push_back(resource.id);
       const auto& values = s.settings.values;
-      const std::string pool = internal::ctest_pool_name(values.resources.value,
-                                                         values.hostname.value,
-                                                         missing.front()->requirements);
+      const std::string pool = internal::ctest_pool_name(
+          values.resources.value, values.hostname.value, missing.front()->requirements);
       request.prefer = ctest_assigned_resource(l, missing.front()->requirements, pool, taken);
       locked.push_back(l.lock(missing.front()->requirements, values.timeout, request));
     } else {
@@ -315,8 +314,8 @@ void lock_for_test(plugin_state& s, const ::testing::TestInfo& info) {
                : "suite " + std::string(info.test_suite_name())));
       s.assigned[missing[i]->name] =
           assigned_resource{raw->resource_info(), raw->resource_id(), raw};
-      s.holding.push_back(held_resource{std::move(lock), raw->resource_info(),
-                                        raw->resource_id(), missing[i]->scope});
+      s.holding.push_back(held_resource{std::move(lock), raw->resource_info(), raw->resource_id(),
+                                        missing[i]->scope});
     }
     if (s.settings.values.max_hold) start_watchdog(s, *s.settings.values.max_hold);
   }
@@ -405,8 +404,8 @@ class outcome_listener final : public ::testing::EmptyTestEventListener {
       const bool no_resource = unavailable(e.code());
       const std::string why = (no_resource ? "no resource: " : "") + message_of(e);
       say((no_resource ? "" : "ERROR: ") + why);
-      no_resource && s.settings.values.on_unavailable == unavailable_policy::skip ? skip(why)
-                                                                                    : fail(why);
+      no_resource&& s.settings.values.on_unavailable == unavailable_policy::skip ? skip(why)
+                                                                                 : fail(why);
     } catch (const std::exception& e) {
       fail(std::string("unexpected error: ") + e.what());
     }
@@ -430,9 +429,8 @@ class outcome_listener final : public ::testing::EmptyTestEventListener {
   void OnTestSuiteEnd(const ::testing::TestSuite& suite) override {
     plugin_state& s = state();
     if (in_death_test_child() || !s.per_test) return;
-    release(s, "suite", tests_outcome([&suite](const ::testing::TestSuite& t) {
-              return &t == &suite;
-            }));
+    release(s, "suite",
+            tests_outcome([&suite](const ::testing::TestSuite& t) { return &t == &suite; }));
   }
 
  private:

@@ -1,6 +1,5 @@
 // The plugin's entry point (`init`), its state, and what test bodies read from it.
 #include <cstdio>
-
 #include <cstdlib>
 #include <cstring>
 
@@ -70,19 +69,21 @@ int list_requirements() {
     const ::testing::TestSuite& suite = *unit.GetTestSuite(i);
     for (int j = 0; j < suite.total_test_count(); ++j) {
       const ::testing::TestInfo& info = *suite.GetTestInfo(j);
-      std::vector<need> needs = per_test ? needs_of(suite.name(), info.name(), s.settings.requirements)
-                                         : std::vector<need>{{"", s.settings.requirements, "program", ""}};
+      std::vector<need> needs =
+          per_test ? needs_of(suite.name(), info.name(), s.settings.requirements)
+                   : std::vector<need>{{"", s.settings.requirements, "program", ""}};
       json listed = json::array();
       for (const need& n : needs) {
-        listed.push_back({{"name", n.name},
-                          {"requirements", n.requirements},
-                          {"scope", n.scope},
-                          {"pool", internal::ctest_pool_name(values.resources.value,
-                                                             values.hostname.value, n.requirements)},
-                          {"declared", n.where}});
+        listed.push_back(
+            {{"name", n.name},
+             {"requirements", n.requirements},
+             {"scope", n.scope},
+             {"pool", internal::ctest_pool_name(values.resources.value, values.hostname.value,
+                                                n.requirements)},
+             {"declared", n.where}});
       }
-      tests.push_back({{"test", std::string(suite.name()) + "." + info.name()},
-                       {"needs", std::move(listed)}});
+      tests.push_back(
+          {{"test", std::string(suite.name()) + "." + info.name()}, {"needs", std::move(listed)}});
     }
   }
   const json document = {{"version", 1},
@@ -158,13 +159,14 @@ lockable& program_lockable() { return detail::state().get_lockable(); }
 resource_test::resource_test() {
   const detail::plugin_state& s = detail::state();
   if (!s.assigned.empty() || HasFatalFailure() || IsSkipped()) return;
-  const char* why = s.initialized && detail::any_declared()
-                        ? "this test uses gtest_lockable::resource_test, but neither it nor its "
-                          "suite declares a resource: add GTEST_LOCKABLE_REQUIRE(suite, "
-                          "\"requirements\")"
-                        : "this test uses gtest_lockable::resource_test, but the program holds no "
-                          "resource: link gtest_lockable::main, or call gtest_lockable::init(&argc, "
-                          "argv) in main";
+  const char* why =
+      s.initialized && detail::any_declared()
+          ? "this test uses gtest_lockable::resource_test, but neither it nor its "
+            "suite declares a resource: add GTEST_LOCKABLE_REQUIRE(suite, "
+            "\"requirements\")"
+          : "this test uses gtest_lockable::resource_test, but the program holds no "
+            "resource: link gtest_lockable::main, or call gtest_lockable::init(&argc, "
+            "argv) in main";
   GTEST_MESSAGE_AT_("gtest_lockable", -1, why, ::testing::TestPartResult::kFatalFailure);
 }
 

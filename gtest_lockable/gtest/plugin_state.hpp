@@ -39,8 +39,8 @@ struct plugin_state {
   bool initialized = false;  ///< `init` ran (so the environment is registered).
   plugin_settings settings;  ///< From the flags given to `init`.
 
-  std::mutex lockable_mutex;         ///< Guards creating `locker` (tests may run threads).
-  std::unique_ptr<lockable> locker;  ///< Created when first needed, never before the tests.
+  std::mutex lockable_mutex;           ///< Guards creating `locker` (tests may run threads).
+  std::unique_ptr<lockable> locker;    ///< Created when first needed, never before the tests.
   std::vector<held_resource> holding;  ///< What this process holds now.
   pid_t holder_pid = 0;                ///< The process that locked `holding`.
   /// The resources of the running test (or, without declarations, of the program), by name.
@@ -61,10 +61,10 @@ struct plugin_state {
   /// Set by the hold limit's watchdog once the program has held its resource for
   /// `--lockable_max_hold`; the listener then fails the running and the remaining tests.
   std::atomic<bool> hold_limit_passed{false};
-  std::mutex watchdog_mutex;          ///< Guards `watchdog_stop`.
+  std::mutex watchdog_mutex;  ///< Guards `watchdog_stop`.
   std::condition_variable watchdog_wake;
-  bool watchdog_stop = false;         ///< TearDown ends the watchdog.
-  std::thread watchdog;               ///< Runs while a hold limit applies.
+  bool watchdog_stop = false;  ///< TearDown ends the watchdog.
+  std::thread watchdog;        ///< Runs while a hold limit applies.
 
   /// The program's lockable, created from `settings` on first use. Throws `error`.
   lockable& get_lockable();

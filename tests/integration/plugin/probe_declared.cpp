@@ -35,7 +35,8 @@ TEST_F(override_suite, on_board) { print_uses({""}); }
 TEST_F(override_suite, on_phone) { print_uses({""}); }
 
 // Parameterized: one declaration covers every instantiation.
-class param_suite : public gtest_lockable::resource_test, public ::testing::WithParamInterface<int> {};
+class param_suite : public gtest_lockable::resource_test,
+                    public ::testing::WithParamInterface<int> {};
 GTEST_LOCKABLE_REQUIRE(param_suite, "type=phone");
 TEST_P(param_suite, runs) { print_uses({""}); }
 INSTANTIATE_TEST_SUITE_P(two, param_suite, ::testing::Values(1, 2));

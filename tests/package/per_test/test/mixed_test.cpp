@@ -26,9 +26,9 @@ void hold_and_log(std::initializer_list<const char*> names) {
   std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(std::getenv("HOLD_MS"))));
   const long long end = now_ns();
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const double queue_ms = std::chrono::duration<double, std::milli>(
-                              gtest_lockable::current_allocation()->queue_time())
-                              .count();
+  const double queue_ms =
+      std::chrono::duration<double, std::milli>(gtest_lockable::current_allocation()->queue_time())
+          .count();
   std::string lines;
   for (const char* name : names) {
     ASSERT_FALSE(gtest_lockable::resource_id(name).empty()) << "no resource '" << name << "'";
@@ -42,7 +42,8 @@ void hold_and_log(std::initializer_list<const char*> names) {
   ::close(fd);
 }
 
-class board_test : public gtest_lockable::resource_test, public ::testing::WithParamInterface<int> {};
+class board_test : public gtest_lockable::resource_test,
+                   public ::testing::WithParamInterface<int> {};
 GTEST_LOCKABLE_REQUIRE(board_test, "type=board");
 TEST_P(board_test, flashes) {
   EXPECT_EQ(resource_info()["type"], "board");
@@ -50,7 +51,8 @@ TEST_P(board_test, flashes) {
 }
 INSTANTIATE_TEST_SUITE_P(many, board_test, ::testing::Range(0, 80));
 
-class phone_test : public gtest_lockable::resource_test, public ::testing::WithParamInterface<int> {};
+class phone_test : public gtest_lockable::resource_test,
+                   public ::testing::WithParamInterface<int> {};
 GTEST_LOCKABLE_REQUIRE(phone_test, R"({"type": "phone"})");
 TEST_P(phone_test, pairs) {
   EXPECT_EQ(resource_info()["type"], "phone");
