@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -30,18 +31,28 @@ class etcd_server:
     """One etcd member; `uri(prefix, ttl=2)` names it for --lock-server. Call `close` (or use
     `with`) to stop it and remove its folder."""
 
-    def __init__(self):
+    def __init__(self, tls=None, extra=()):
+        """`tls`: {"ca", "cert", "key"} PEM files: clients talk HTTPS and must present a
+        certificate signed by "ca" (etcd's --client-cert-auth); `ssl_context` then reaches it.
+        `extra`: more etcd arguments."""
         self.folder = tempfile.mkdtemp(prefix="etcd_test.")
         self.client_port, peer_port = free_port(), free_port()
-        client = "http://127.0.0.1:%d" % self.client_port
+        client = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.client_port)
         peer = "http://127.0.0.1:%d" % peer_port
         self.log = os.path.join(self.folder, "etcd.log")
+        self.ssl_context = None
+        secure = []
+        if tls:
+            secure = ["--cert-file", tls["cert"], "--key-file", tls["key"],
+                      "--trusted-ca-file", tls["ca"], "--client-cert-auth"]
+            self.ssl_context = ssl.create_default_context(cafile=tls["ca"])
+            self.ssl_context.load_cert_chain(tls["client_cert"], tls["client_key"])
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(
                 [ETCD, "--name", "test", "--data-dir", os.path.join(self.folder, "data"),
                  "--listen-client-urls", client, "--advertise-client-urls", client,
                  "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                 "--initial-cluster", "test=" + peer],
+                 "--initial-cluster", "test=" + peer, *secure, *extra],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         try:
             self._wait_healthy(client)
@@ -51,7 +62,8 @@ class etcd_server:
 
     def _wait_healthy(self, client):
         # No proxy: the environment's http_proxy must not see loopback requests.
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                             urllib.request.HTTPSHandler(context=self.ssl_context))
         deadline = time.monotonic() + START_GUARD
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -1,6 +1,9 @@
 // The etcd store's URI and options, and the choice between stores; no server needed.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "gtest_lockable/env.hpp"
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/etcd_store.hpp"
@@ -60,7 +63,12 @@ TEST(etcd_uri_test, malformed_uris_are_refused_with_the_reason) {
       {"etcd://h/a b", "prefix '/a b' has odd characters"},
       {"etcd://h/a//b", "prefix '/a//b' has odd characters"},
       {"etcd://h/a/../b", "prefix '/a/../b' has odd characters"},
-      {"etcd://h/a?x=1", "unknown parameter 'x' (known: ttl, timeout)"},
+      {"etcd://h/a?x=1", "unknown parameter 'x' (known: ttl, timeout, ca, cert, key, user, "
+                         "password_file)"},
+      {"etcd://h?ca=/etc/hostname", "ca=, cert= and key= need TLS: write etcds://"},
+      {"etcds://h?cert=/etc/hostname", "cert= and key= go together"},
+      {"etcds://h?ca=", "parameter ca needs a value"},
+      {"etcd://h?password_file=/etc/hostname", "password_file= needs a user="},
       {"etcd://h?ttl", "parameter ttl needs a number of seconds, not ''"},
       {"etcd://h?ttl=3s", "parameter ttl needs a number of seconds, not '3s'"},
       {"etcd://h?timeout=nan", "parameter timeout needs a number of seconds, not 'nan'"},
@@ -75,11 +83,50 @@ TEST(etcd_uri_test, malformed_uris_are_refused_with_the_reason) {
       EXPECT_EQ(what.rfind(std::string("invalid lock server URI '") + uri + "': ", 0), 0u) << what;
       EXPECT_NE(what.find(reason), std::string::npos) << what;
       EXPECT_NE(
-          what.find("(expected etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX][?ttl=S&timeout=S])"),
+          what.find("(expected etcd[s]://HOST[:PORT][,HOST[:PORT]...][/PREFIX][?ttl=S&timeout=S&"
+                    "ca=FILE&...])"),
           std::string::npos)
           << what;
     }
   }
+}
+
+TEST(etcd_uri_test, a_secured_cluster_is_named_with_its_files_never_its_password) {
+  const std::string file = ::testing::TempDir() + "etcd_uri_test_password";
+  {
+    std::FILE* out = std::fopen(file.c_str(), "w");
+    ASSERT_NE(out, nullptr);
+    std::fputs("s3cret\n", out);
+    std::fclose(out);
+  }
+  const std::string described_text =
+      described("etcds://h:1/x?ca=" + file + "&user=lab&password_file=" + file);
+  EXPECT_EQ(described_text, "etcd lock server etcds://h:1/x?ca=" + file +
+                                "&user=lab&password_file=" + file);
+  EXPECT_EQ(described_text.find("s3cret"), std::string::npos);
+  // A user needs a password, from a file or the variable.
+  ::unsetenv(env::lock_server_password);
+  try {
+    etcd_lock_store("etcd://h?user=lab");
+    ADD_FAILURE() << "accepted a user without a password";
+  } catch (const error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "lock server 'etcd://h?user=lab' names user 'lab' but no password: set "
+              "LOCKABLE_LOCK_SERVER_PASSWORD, or add password_file=FILE");
+  }
+  ::setenv(env::lock_server_password, "from-env", 1);
+  EXPECT_NO_THROW(etcd_lock_store("etcd://h?user=lab"));
+  ::unsetenv(env::lock_server_password);
+  // A file that cannot be read is named.
+  try {
+    etcd_lock_store("etcds://h?ca=/no/such/ca.pem");
+    ADD_FAILURE() << "accepted a missing CA file";
+  } catch (const error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "cannot read '/no/such/ca.pem', the ca= of lock server 'etcds://h?ca=/no/such/ca.pem': "
+              "check the path and its permissions");
+  }
+  std::remove(file.c_str());
 }
 
 TEST(etcd_uri_test, bad_options_are_refused) {

@@ -11,6 +11,8 @@ inline constexpr const char* requirements = "LOCKABLE_REQUIREMENTS";  ///< JSON 
 inline constexpr const char* resources = "LOCKABLE_RESOURCES";        ///< File path or URI.
 inline constexpr const char* lock_folder = "LOCKABLE_LOCK_FOLDER";    ///< Lock folder.
 inline constexpr const char* lock_server = "LOCKABLE_LOCK_SERVER";    ///< etcd://HOST:PORT/...
+/// The etcd user's password, when the lock server URI names a `user=` and no `password_file=`.
+inline constexpr const char* lock_server_password = "LOCKABLE_LOCK_SERVER_PASSWORD";
 inline constexpr const char* timeout = "LOCKABLE_TIMEOUT";            ///< Seconds.
 inline constexpr const char* hostname = "LOCKABLE_HOSTNAME";          ///< Host name.
 /// Whether allocations are recorded in the usage ledger: on or off (docs/ledger.md).

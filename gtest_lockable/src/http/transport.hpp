@@ -40,6 +40,8 @@ struct http_request {
   std::uint64_t max_body_bytes = std::numeric_limits<std::uint64_t>::max();
   bool verify = true;
   std::string ca_file;       ///< Empty: the system's CA store.
+  std::string cert_file;     ///< A client certificate (PEM) to present; empty: none.
+  std::string key_file;      ///< Its private key (PEM); with `cert_file`.
   bool tcp_nodelay = false;  ///< Send at once: no Nagle delay between headers and body.
   /// When set, the body goes to it piece by piece as it arrives (a stream, e.g. an etcd watch)
   /// instead of into `http_response::body`, and `max_body_bytes` and `deadline` do not apply.
@@ -95,7 +97,7 @@ struct http_transport {
   void (*close_session)(http_session* session) noexcept;
 };
 
-#define GTEST_LOCKABLE_HTTP_TRANSPORT_ABI "gtest_lockable_http " GTEST_LOCKABLE_VERSION " abi 2"
+#define GTEST_LOCKABLE_HTTP_TRANSPORT_ABI "gtest_lockable_http " GTEST_LOCKABLE_VERSION " abi 3"
 
 /// The module's entry point name.
 inline constexpr const char* http_transport_symbol = "gtest_lockable_http_transport";

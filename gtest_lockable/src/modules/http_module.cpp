@@ -130,13 +130,18 @@ httplib::ClientImpl& client_for(http_session& session, const http_request& req) 
     host = host.substr(1, host.size() - 2);
   }
   const std::string server =
-      (req.tls ? "https " + std::to_string(req.verify) + " " + req.ca_file : std::string("http")) +
+      (req.tls ? "https " + std::to_string(req.verify) + " " + req.ca_file + " " + req.cert_file +
+                     " " + req.key_file
+               : std::string("http")) +
       " " + host + " " + std::to_string(req.port);
   if (session.client && session.server == server) return *session.client;
   session.client.reset();
   session.ssl = nullptr;
   if (req.tls) {
-    auto ssl = std::make_unique<httplib::SSLClient>(host, req.port);
+    auto ssl = req.cert_file.empty()
+                   ? std::make_unique<httplib::SSLClient>(host, req.port)
+                   : std::make_unique<httplib::SSLClient>(host, req.port, req.cert_file,
+                                                          req.key_file);
     ssl->enable_server_certificate_verification(req.verify);
     if (!req.ca_file.empty()) ssl->set_ca_cert_path(req.ca_file.c_str());
     session.ssl = ssl.get();

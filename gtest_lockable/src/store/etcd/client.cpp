@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "gtest_lockable/env.hpp"
 #include "gtest_lockable/error.hpp"
 #include "src/util/time_format.hpp"
 
@@ -74,10 +75,10 @@ std::string prefix_range_end(std::string prefix) {
 
 std::string etcd_reply::message() const {
   for (const char* key : {"message", "error"}) {
-    auto text = json_string(json_field(body, key));
-    if (!text.empty()) return text;
+    auto message = json_string(json_field(body, key));
+    if (!message.empty()) return message;
   }
-  return "HTTP " + std::to_string(status);
+  return "HTTP " + std::to_string(status) + (text.empty() ? "" : ": " + text);
 }
 
 etcd_client::etcd_client(std::vector<etcd_endpoint> endpoints)
@@ -101,6 +102,15 @@ http_response etcd_client::post(std::size_t index, const std::string& path, std:
   request.target = path;
   request.body = std::move(payload);
   request.content_type = "application/json";
+  if (const auto& security = endpoints_[index].security) {
+    request.tls = security->tls;
+    request.ca_file = security->ca_file;
+    request.cert_file = security->cert_file;
+    request.key_file = security->key_file;
+  }
+  if (!token_.empty() && path != "/v3/auth/authenticate") {
+    request.headers.emplace_back("Authorization", token_);
+  }
   request.connect_timeout = micros(connect_timeout);
   request.read_timeout = micros(read_timeout);
   // The transport writes headers and body separately; with Nagle's algorithm the body then waits
@@ -112,9 +122,29 @@ http_response etcd_client::post(std::size_t index, const std::string& path, std:
 
 etcd_reply etcd_client::call(const std::string& path, const json& body, seconds budget) {
   std::lock_guard<std::mutex> guard(mutex_);
+  const auto& security = endpoints_.front().security;
+  if (security && !security->user.empty() && token_.empty()) authenticate(budget);
+  return call_locked(path, body.dump(), budget, false);
+}
+
+void etcd_client::authenticate(seconds budget) {
+  const auto& security = *endpoints_.front().security;
+  const json credentials = {{"name", security.user}, {"password", security.password}};
+  const etcd_reply reply = call_locked("/v3/auth/authenticate", credentials.dump(), budget, true);
+  token_ = json_string(json_field(reply.body, "token"));
+  if (reply.status != 200 || token_.empty()) {
+    token_.clear();
+    throw error(errc::lock_store, "etcd at " + reply.endpoint + " refused user '" + security.user +
+                                      "': " + reply.message() +
+                                      "; check the user and its password (password_file= or " +
+                                      env::lock_server_password + ")");
+  }
+}
+
+etcd_reply etcd_client::call_locked(const std::string& path, const std::string& payload,
+                                    seconds budget, bool retried) {
   const auto start = steady::now();
   const auto deadline = start + std::chrono::duration_cast<steady::duration>(budget);
-  const std::string payload = body.dump();
   std::vector<std::string> failures(endpoints_.size());
   for (std::size_t failed = 0;;) {
     const seconds remaining = deadline - steady::now();
@@ -124,14 +154,30 @@ etcd_reply etcd_client::call(const std::string& path, const json& body, seconds 
         remaining, std::max(max_connect_time, budget / static_cast<double>(endpoints_.size())));
     const http_response response =
         post(current_, path, payload, std::min(remaining, max_connect_time), attempt);
-    etcd_reply reply{0, json::parse(response.body, nullptr, false), endpoints_[current_].text()};
-    if (reply.body.is_discarded()) reply.body = nullptr;
+    etcd_reply reply{0, json::parse(response.body, nullptr, false), endpoints_[current_].text(), {}};
+    if (reply.body.is_discarded()) {
+      reply.body = nullptr;
+      reply.text = printable(response.body.substr(0, std::min<std::size_t>(
+                                                         response.body.find('\n'), 200)));
+    }
     // A complete JSON body is an answer, whatever the transport thought of what followed it.
     const bool answered =
         response.failure == http_failure::none || (response.status != 0 && !reply.body.is_null());
     if (answered) reply.status = response.status;
+    // Tokens expire (etcd's --auth-token-ttl): get a new one, once, and ask again.
+    if (!retried && !token_.empty() && reply.status == 401) {
+      authenticate(std::max<seconds>(deadline - steady::now(), min_attempt_time));
+      return call_locked(path, payload, std::max<seconds>(deadline - steady::now(),
+                                                          min_attempt_time), true);
+    }
     if (reply.status != 0 && reply.status != 502 && reply.status != 503 && reply.status != 504) {
       return reply;
+    }
+    // Certificates do not fix themselves: say so at once instead of retrying until the budget.
+    if (response.failure == http_failure::tls) {
+      throw error(errc::lock_store, "cannot talk TLS to etcd at " + endpoints_[current_].text() +
+                                        ": " + response.failure_text +
+                                        "; check ca=, cert= and key= of the lock server");
     }
     failures[current_] = reply.status != 0 ? reply.message() : failure_text(response);
     current_ = (current_ + 1) % endpoints_.size();
@@ -168,6 +214,14 @@ json etcd_client::call_ok(const std::string& path, const json& body, seconds bud
 void etcd_client::watch(const json& create_request, steady::time_point until,
                         const std::function<bool(const json&)>& on_result) {
   std::lock_guard<std::mutex> guard(mutex_);
+  const auto& security = endpoints_.front().security;
+  if (security && !security->user.empty() && token_.empty()) {
+    try {
+      authenticate(until - steady::now());
+    } catch (const error&) {
+      return;  // the caller looks again, through `call`, which reports it
+    }
+  }
   const std::string payload = json{{"create_request", create_request}}.dump();
   for (std::size_t tried = 0; tried < endpoints_.size(); ++tried) {
     const seconds remaining = until - steady::now();

@@ -36,6 +36,7 @@ struct etcd_reply {
   int status = 0;        ///< HTTP status.
   nlohmann::json body;   ///< Parsed JSON body (null if the body was not JSON).
   std::string endpoint;  ///< The endpoint that answered.
+  std::string text;      ///< The body's first line when it was not JSON (a proxy's, say).
   /// etcd's message for an error status.
   std::string message() const;
 };
@@ -85,8 +86,15 @@ class etcd_client {
                      seconds connect_timeout, seconds read_timeout,
                      std::function<bool(std::string_view)> receiver = {});
 
+  // `call` without the mutex; `retried` once a refused token was renewed.
+  etcd_reply call_locked(const std::string& path, const std::string& payload, seconds budget,
+                         bool retried);
+  // Gets a token for the cluster's user (`/v3/auth/authenticate`); throws `error`.
+  void authenticate(seconds budget);
+
   const http_transport& transport_;
   std::vector<etcd_endpoint> endpoints_;
+  std::string token_;  // the user's token, sent as Authorization; empty: none yet
   std::mutex mutex_;
   std::size_t current_ = 0;                                // the endpoint that answered last
   std::unique_ptr<http_session, session_closer> session_;  // kept-alive connection to it

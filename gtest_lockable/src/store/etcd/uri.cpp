@@ -5,15 +5,20 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string_view>
 
+#include "gtest_lockable/env.hpp"
 #include "gtest_lockable/error.hpp"
 
 namespace gtest_lockable::detail {
 namespace {
 
 constexpr std::string_view scheme = "etcd://";
-constexpr const char* uri_form = "etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX][?ttl=S&timeout=S]";
+constexpr std::string_view tls_scheme = "etcds://";
+constexpr const char* uri_form =
+    "etcd[s]://HOST[:PORT][,HOST[:PORT]...][/PREFIX][?ttl=S&timeout=S&ca=FILE&...]";
 
 [[noreturn]] void bad_uri(const std::string& uri, const std::string& why) {
   throw error(errc::invalid_argument,
@@ -81,9 +86,11 @@ void check_prefix(const std::string& uri, const std::string& path) {
   }
 }
 
-// `ttl=S&timeout=S`: settings that travel with the URI, so that one value (a flag, a variable,
+// `ttl=S&timeout=S`, and for a secured cluster `ca=`, `cert=`, `key=`, `user=`,
+// `password_file=`: settings that travel with the URI, so that one value (a flag, a variable,
 // CMake's LOCK_SERVER) configures the store wherever it is given. Range checks are the store's.
-void parse_parameters(const std::string& uri, const std::string& query, etcd_uri& out) {
+void parse_parameters(const std::string& uri, const std::string& query, etcd_uri& out,
+                      etcd_security& security) {
   for (std::size_t start = 0; start <= query.size();) {
     auto end = query.find('&', start);
     if (end == std::string::npos) end = query.size();
@@ -91,19 +98,80 @@ void parse_parameters(const std::string& uri, const std::string& query, etcd_uri
     start = end + 1;
     const auto eq = part.find('=');
     const std::string name = part.substr(0, eq);
+    const std::string value = eq == std::string::npos ? "" : part.substr(eq + 1);
+    std::string* text = name == "ca"              ? &security.ca_file
+                        : name == "cert"          ? &security.cert_file
+                        : name == "key"           ? &security.key_file
+                        : name == "user"          ? &security.user
+                        : name == "password_file" ? &security.password_file
+                                                  : nullptr;
+    if (text != nullptr) {
+      if (value.empty()) bad_uri(uri, "parameter " + name + " needs a value");
+      *text = value;
+      continue;
+    }
     std::optional<double>* slot = name == "ttl"       ? &out.ttl
                                   : name == "timeout" ? &out.timeout
                                                       : nullptr;
     if (slot == nullptr) {
-      bad_uri(uri, "unknown parameter '" + name + "' (known: ttl, timeout)");
+      bad_uri(uri, "unknown parameter '" + name +
+                       "' (known: ttl, timeout, ca, cert, key, user, password_file)");
     }
-    const std::string value = eq == std::string::npos ? "" : part.substr(eq + 1);
     char* rest = nullptr;
     const double number = value.empty() ? NAN : std::strtod(value.c_str(), &rest);
     if (std::isnan(number) || *rest != '\0') {
       bad_uri(uri, "parameter " + name + " needs a number of seconds, not '" + value + "'");
     }
     *slot = number;
+  }
+}
+
+// Reads `path`, named by parameter `name` of `uri`, or throws naming both.
+std::string read_named_file(const std::string& uri, const char* name, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  if (in) text << in.rdbuf();
+  if (!in) {
+    throw error(errc::invalid_argument, std::string("cannot read '") + path + "', the " + name +
+                                            "= of lock server '" + uri +
+                                            "': check the path and its permissions");
+  }
+  return text.str();
+}
+
+// Checks what a secured URI names, and reads the password.
+void check_security(const std::string& uri, etcd_security& security) {
+  const bool tls_file = !security.ca_file.empty() || !security.cert_file.empty() ||
+                        !security.key_file.empty();
+  if (tls_file && !security.tls) {
+    bad_uri(uri, "ca=, cert= and key= need TLS: write etcds://");
+  }
+  if (security.cert_file.empty() != security.key_file.empty()) {
+    bad_uri(uri, "cert= and key= go together");
+  }
+  for (const auto& [name, path] : {std::pair<const char*, const std::string&>{"ca", security.ca_file},
+                                   {"cert", security.cert_file},
+                                   {"key", security.key_file}}) {
+    if (!path.empty()) read_named_file(uri, name, path);
+  }
+  if (security.user.empty()) {
+    if (!security.password_file.empty()) bad_uri(uri, "password_file= needs a user=");
+    return;
+  }
+  if (!security.password_file.empty()) {
+    security.password = read_named_file(uri, "password_file", security.password_file);
+    while (!security.password.empty() &&
+           (security.password.back() == '\n' || security.password.back() == '\r')) {
+      security.password.pop_back();
+    }
+  } else if (const char* password = std::getenv(env::lock_server_password)) {
+    security.password = password;
+  }
+  if (security.password.empty()) {
+    throw error(errc::invalid_argument,
+                "lock server '" + uri + "' names user '" + security.user +
+                    "' but no password: set " + env::lock_server_password +
+                    ", or add password_file=FILE");
   }
 }
 
@@ -121,18 +189,34 @@ std::string etcd_endpoint::text() const {
 }
 
 std::string etcd_uri::text() const {
-  std::string out(scheme);
+  std::string out(security && security->tls ? tls_scheme : scheme);
   for (std::size_t i = 0; i < endpoints.size(); ++i) out += (i ? "," : "") + endpoints[i].text();
   out += prefix;
   if (ttl) out += "?ttl=" + number_text(*ttl);
   if (timeout) out += std::string(ttl ? "&" : "?") + "timeout=" + number_text(*timeout);
+  if (security) {  // files by name; the password never
+    for (const auto& [name, value] :
+         {std::pair<const char*, const std::string&>{"ca", security->ca_file},
+          {"cert", security->cert_file},
+          {"key", security->key_file},
+          {"user", security->user},
+          {"password_file", security->password_file}}) {
+      if (value.empty()) continue;
+      out += (out.find('?') == std::string::npos ? "?" : "&") + std::string(name) + "=" + value;
+    }
+  }
   return out;
 }
 
 etcd_uri parse_etcd_uri(const std::string& uri) {
-  if (uri.compare(0, scheme.size(), scheme) != 0) bad_uri(uri, "it must start with etcd://");
+  auto security = std::make_shared<etcd_security>();
+  security->tls = uri.compare(0, tls_scheme.size(), tls_scheme) == 0;
+  const std::size_t begin = security->tls ? tls_scheme.size() : scheme.size();
+  if (!security->tls && uri.compare(0, scheme.size(), scheme) != 0) {
+    bad_uri(uri, "it must start with etcd:// (or etcds:// for TLS)");
+  }
   const auto question = uri.find('?');
-  const std::string rest = uri.substr(scheme.size(), question - scheme.size());
+  const std::string rest = uri.substr(begin, question - begin);
   const auto slash = rest.find('/');
   const std::string authority = rest.substr(0, slash);
   std::string path = slash == std::string::npos ? "" : rest.substr(slash);
@@ -149,7 +233,12 @@ etcd_uri parse_etcd_uri(const std::string& uri) {
     check_prefix(uri, path);
     out.prefix = path;
   }
-  if (question != std::string::npos) parse_parameters(uri, uri.substr(question + 1), out);
+  if (question != std::string::npos) {
+    parse_parameters(uri, uri.substr(question + 1), out, *security);
+  }
+  check_security(uri, *security);
+  out.security = security;
+  for (auto& endpoint : out.endpoints) endpoint.security = security;
   return out;
 }
 
