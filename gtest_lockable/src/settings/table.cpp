@@ -126,7 +126,8 @@ const std::vector<setting_spec> specs = {
      {"--lock-server", "URI", none, nullptr},
      {"--lockable_lock_server", "URI", none, nullptr},
      "keep the locks in etcd instead, to share resources between hosts: "
-     "etcd://HOST[:PORT][,...][/PREFIX][?ttl=SECONDS] (see docs/stores.md); a lock lost while held "
+     "etcd://HOST[:PORT][,...][/PREFIX][?ttl=SECONDS], or etcds://... with ca=, cert=, key=, "
+     "user= for TLS and a password (see docs/stores.md); a lock lost while held "
      "(etcd unreachable for longer than the TTL) stops the command or fails the remaining tests",
      [](settings& out, const sourced& value) { out.lock_server = value; }},
     {"timeout",
