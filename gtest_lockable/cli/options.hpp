@@ -21,6 +21,8 @@ enum class mode {
   stats,     ///< Print per-resource figures from the ledger.
   metrics,   ///< Write the ledger's figures in the Prometheus text format.
   report,    ///< Write the ledger as an HTML page.
+  quarantine,    ///< Quarantine a resource by hand.
+  unquarantine,  ///< End a resource's quarantine.
   help,      ///< Print the help text.
   version,   ///< Print the version.
 };
@@ -44,6 +46,9 @@ struct cli_options : internal::settings {
   std::string note;                  ///< --note: what a hold is for.
   std::string release_id;            ///< --release: the resource whose hold to end.
   bool force = false;                ///< --force: --release also another user's hold.
+  std::string health_id;             ///< --quarantine, --unquarantine: the resource.
+  std::string reason;                ///< --reason: why it is quarantined.
+  bool reason_given = false;         ///< Whether --reason was given (it may be empty: an error).
 };
 
 /// Parses `args` (without the program name). An option wins over its environment variable (read
