@@ -167,8 +167,11 @@ class lock_environment final : public ::testing::Environment {
       record_properties(s.resource_info);
       if (s.settings.values.max_hold) start_watchdog(s, *s.settings.values.max_hold);
       const int tests = ::testing::UnitTest::GetInstance()->test_to_run_count();
+      const std::string& probe = s.held->health_note();  // lab health: what ran before hand-out
+      if (!probe.empty()) ::testing::Test::RecordProperty("lockable_probe", probe);
       say("holding '" + s.resource_id + "' (waited " + seconds_text(s.held->queue_time(), 3) +
-          ") for " + std::to_string(tests) + (tests == 1 ? " test" : " tests"));
+          (probe.empty() ? "" : "; " + probe) + ") for " + std::to_string(tests) +
+          (tests == 1 ? " test" : " tests"));
     } catch (const error& e) {
       const bool no_resource = unavailable(e.code());
       s.skip = no_resource && s.settings.values.on_unavailable == unavailable_policy::skip;
