@@ -15,8 +15,10 @@ int quarantine_mode(const cli_options& opts, std::ostream& err) {
   if (!opts.quiet) {
     err << "lockable: " << printable(opts.health_id + " is " + now.health) << '\n';
     if (now.state != lock_state::free) {
-      err << "lockable: " << printable(describe(now) + " holds it now; it is not handed out "
-                                       "again once released")
+      err << "lockable: "
+          << printable(describe(now) +
+                       " holds it now; it is not handed out "
+                       "again once released")
           << '\n';
     }
   }
@@ -27,8 +29,8 @@ int unquarantine_mode(const cli_options& opts, std::ostream& err) {
   lockable locker = internal::make_lockable(opts);
   const lock_status was = locker.unquarantine(opts.health_id);
   if (!opts.quiet) {
-    err << "lockable: " << printable("ended the quarantine of " + opts.health_id + " (was " +
-                                     was.health + ")")
+    err << "lockable: "
+        << printable("ended the quarantine of " + opts.health_id + " (was " + was.health + ")")
         << '\n';
   }
   return 0;

@@ -123,8 +123,7 @@ check_result run_check(const std::vector<std::string>& argv,
   if (n != static_cast<ssize_t>(sizeof exec_errno)) exec_errno = 0;
 
   fd_closer pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-  const auto deadline =
-      started + std::chrono::duration_cast<steady::duration>(timeout);
+  const auto deadline = started + std::chrono::duration_cast<steady::duration>(timeout);
   bool exited = false, timed_out = false, output_open = true;
   int status = 0;
   char buffer[65536];
@@ -150,8 +149,8 @@ check_result run_check(const std::vector<std::string>& argv,
     }
     if (exited && now >= drain_until) break;
     const auto until = exited ? drain_until : deadline;
-    int wait_ms = static_cast<int>(
-        std::ceil(std::chrono::duration<double, std::milli>(until - now).count()));
+    int wait_ms =
+        static_cast<int>(std::ceil(std::chrono::duration<double, std::milli>(until - now).count()));
     if (pidfd.get() < 0 && !exited) wait_ms = std::min(wait_ms, 20);
     pollfd fds[2] = {{output_open ? out_read.get() : -1, POLLIN, 0},
                      {exited ? -1 : pidfd.get(), POLLIN, 0}};
@@ -178,8 +177,8 @@ check_result run_check(const std::vector<std::string>& argv,
   if (exec_errno != 0) {
     result.summary = "cannot run '" + argv.front() + "': " + std::strerror(exec_errno);
   } else if (timed_out) {
-    result.summary = "did not end within " + seconds_text(timeout) +
-                     ": killed it and its process group";
+    result.summary =
+        "did not end within " + seconds_text(timeout) + ": killed it and its process group";
   } else if (WIFSIGNALED(status)) {
     result.summary = "was killed by signal " + signal_text(WTERMSIG(status));
   } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {

@@ -16,9 +16,9 @@ inline constexpr std::size_t check_output_kept = 4096;
 
 /// What one run of a check command came to.
 struct check_result {
-  bool passed = false;        ///< It ran and exited with status 0.
-  std::string summary;        ///< What happened, for messages: "exited with status 1", ...
-  std::string output_tail;    ///< The last `check_output_kept` bytes of its output.
+  bool passed = false;             ///< It ran and exited with status 0.
+  std::string summary;             ///< What happened, for messages: "exited with status 1", ...
+  std::string output_tail;         ///< The last `check_output_kept` bytes of its output.
   std::uint64_t output_bytes = 0;  ///< How many bytes it printed in all.
   std::chrono::duration<double> took{0};  ///< How long it ran.
 };

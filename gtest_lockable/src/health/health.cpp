@@ -21,8 +21,7 @@ namespace {
 using nlohmann::json;
 
 double now_s() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 [[noreturn]] void bad_spec(const std::string& id, const std::string& what) {
@@ -180,18 +179,18 @@ health_record unquarantine(health_records& records, const std::string& id) {
     return was.quarantined ? std::string() : text;
   });
   if (!was.quarantined) {
-    throw error(errc::not_held, "'" + id + "' is not quarantined (lockable --status shows "
-                                           "its health): there is nothing to lift");
+    throw error(errc::not_held, "'" + id +
+                                    "' is not quarantined (lockable --status shows "
+                                    "its health): there is nothing to lift");
   }
   return was;
 }
 
-check_result run_and_record(health_records* records, const health_policy& policy,
-                            const char* which, const std::vector<std::string>& argv,
-                            const health_spec& spec, const json& entry, const std::string& id,
-                            const std::string& alloc_id) {
-  const auto environment = internal::merge_environment(
-      environ, internal::resource_variables(entry, id, alloc_id));
+check_result run_and_record(health_records* records, const health_policy& policy, const char* which,
+                            const std::vector<std::string>& argv, const health_spec& spec,
+                            const json& entry, const std::string& id, const std::string& alloc_id) {
+  const auto environment =
+      internal::merge_environment(environ, internal::resource_variables(entry, id, alloc_id));
   check_result result = run_check(argv, environment, spec.timeout);
   if (records == nullptr) return result;
   const std::string what = std::string(which) + " " + result.summary;
@@ -232,8 +231,9 @@ void reset_task::run() noexcept {
         run_and_record(records.get(), policy, "reset", spec.reset, spec, entry, id, alloc_id);
     if (!result.passed && on_warning) {
       on_warning("reset of " + id + " " + result.summary +
-                 (result.output_tail.empty() ? "" : "; its output ends: " +
-                                                        tail_of(result.output_tail, 200)));
+                 (result.output_tail.empty()
+                      ? ""
+                      : "; its output ends: " + tail_of(result.output_tail, 200)));
     }
   } catch (const std::exception& e) {
     if (on_warning) {
@@ -248,8 +248,7 @@ void reset_task::run() noexcept {
 
 bool health_gate::admit(const std::string& id, const json& entry, const std::string& alloc_id,
                         std::string& note) {
-  const health_record record =
-      records_ ? parse_health_record(records_->read(id)) : health_record{};
+  const health_record record = records_ ? parse_health_record(records_->read(id)) : health_record{};
   const std::optional<health_spec> spec = health_spec_of(entry, id);
   if (record.quarantined) {
     const bool has_check = spec && (!spec->probe.empty() || !spec->reset.empty());
@@ -285,10 +284,10 @@ bool health_gate::admit(const std::string& id, const json& entry, const std::str
   if (records_) {
     const health_record now = parse_health_record(records_->read(id));
     r.quarantined = now.quarantined;
-    r.why = now.quarantined ? health_text(now, policy_.quarantine_after)
-                            : "probe " + result.summary + ", failing " +
-                                  std::to_string(now.failures) + " of " +
-                                  std::to_string(policy_.quarantine_after);
+    r.why = now.quarantined
+                ? health_text(now, policy_.quarantine_after)
+                : "probe " + result.summary + ", failing " + std::to_string(now.failures) + " of " +
+                      std::to_string(policy_.quarantine_after);
   }
   r.rechecked = true;  // just probed: not again in this call
   return false;
@@ -336,7 +335,8 @@ std::string health_gate::report() const {
   std::string out;
   if (count > 0) {
     out = std::to_string(count) +
-          (count == 1 ? " matching resource is quarantined: " : " matching resources are quarantined: ") +
+          (count == 1 ? " matching resource is quarantined: "
+                      : " matching resources are quarantined: ") +
           quarantined;
   }
   if (!failed.empty()) out += (out.empty() ? "" : "; ") + std::string("probe failed: ") + failed;

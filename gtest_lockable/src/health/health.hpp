@@ -43,17 +43,17 @@ struct health_policy {
 
 /// A resource's health record as the lock store keeps it (one JSON text).
 struct health_record {
-  int failures = 0;        ///< Consecutive failed probes and resets.
-  std::string failed;      ///< The last failure: "probe exited with status 1".
-  std::string failed_at;   ///< When, ISO 8601 UTC.
-  std::string output;      ///< The tail of its output.
+  int failures = 0;       ///< Consecutive failed probes and resets.
+  std::string failed;     ///< The last failure: "probe exited with status 1".
+  std::string failed_at;  ///< When, ISO 8601 UTC.
+  std::string output;     ///< The tail of its output.
   bool quarantined = false;
-  bool manual = false;     ///< Set by `lockable --quarantine`: only `--unquarantine` ends it.
-  std::string by;          ///< Who quarantined it: user@host.
-  std::string since;       ///< When, ISO 8601 UTC.
-  double since_s = 0;      ///< The same in seconds since the epoch.
-  std::string reason;      ///< Why.
-  double checked_s = 0;    ///< The last check while quarantined, in seconds since the epoch.
+  bool manual = false;   ///< Set by `lockable --quarantine`: only `--unquarantine` ends it.
+  std::string by;        ///< Who quarantined it: user@host.
+  std::string since;     ///< When, ISO 8601 UTC.
+  double since_s = 0;    ///< The same in seconds since the epoch.
+  std::string reason;    ///< Why.
+  double checked_s = 0;  ///< The last check while quarantined, in seconds since the epoch.
 };
 
 /// Reads a record; anyone who can write the store can write it, so only fields of the right
@@ -79,10 +79,10 @@ health_record unquarantine(health_records& records, const std::string& id);
 
 /// Runs `spec`'s `which` command ("probe" or "reset") for resource `id` held by `alloc_id`, with
 /// the resource's environment variables, and records the outcome in `records` (may be null).
-check_result run_and_record(health_records* records, const health_policy& policy,
-                            const char* which, const std::vector<std::string>& argv,
-                            const health_spec& spec, const nlohmann::json& entry,
-                            const std::string& id, const std::string& alloc_id);
+check_result run_and_record(health_records* records, const health_policy& policy, const char* which,
+                            const std::vector<std::string>& argv, const health_spec& spec,
+                            const nlohmann::json& entry, const std::string& id,
+                            const std::string& alloc_id);
 
 /// The reset an allocation runs when its holder is done, while the lock is still held.
 struct reset_task {

@@ -75,13 +75,14 @@ class folder_health final : public health_records {
     ensure_dir();
     const std::string path = dir_ + "/" + id;
     for (int attempt = 0; attempt < 8; ++attempt) {
-      fd_guard fd(::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-                         file_mode_));
+      fd_guard fd(
+          ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, file_mode_));
       if (fd.get() < 0) fail("cannot open '" + path + "'", errno);
       while (::flock(fd.get(), LOCK_EX) != 0) {
         if (errno != EINTR) fail("cannot flock '" + path + "'", errno);
       }
-      struct stat held {}, named{};
+      struct stat held {
+      }, named{};
       if (::fstat(fd.get(), &held) != 0 || !S_ISREG(held.st_mode)) {
         fail("cannot use '" + path + "'", EINVAL);
       }
