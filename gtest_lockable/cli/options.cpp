@@ -46,7 +46,8 @@ void set_mode(cli_options& opts, mode m, const char* name) {
   throw error(errc::invalid_argument,
               std::string("option ") + name +
                   " cannot be combined with another of --list, --ctest-resources, --status, "
-                  "--validate-only, --hold, --release, --history, --stats, --metrics, --quarantine, --unquarantine and "
+                  "--validate-only, --hold, --release, --history, --stats, --metrics, "
+                  "--quarantine, --unquarantine and "
                   "--report (see lockable --help)");
 }
 
@@ -69,8 +70,7 @@ void store_text(std::string& to, const char* option, const std::string& text) {
 }
 
 const std::array<value_option, 10> value_options = {{
-    {"--for", "DURATION",
-     "with --hold: how long the hold lasts (90s, 15m, 2h; at most 720h)",
+    {"--for", "DURATION", "with --hold: how long the hold lasts (90s, 15m, 2h; at most 720h)",
      [](cli_options& opts, const std::string& text) {
        opts.hold_for = internal::parse_duration(text, "hold duration", "--for");
        if (opts.hold_for.count() <= 0 || opts.hold_for > max_hold_duration) {
@@ -289,7 +289,8 @@ cli_options parse_options(const std::vector<std::string>& args, const env_reader
   }
   if (opts.what != mode::run && !opts.command.empty()) {
     usage_error("unexpected argument '" + opts.command.front() +
-                "': --list, --ctest-resources, --status, --validate-only, --release, --quarantine, --unquarantine, --history, "
+                "': --list, --ctest-resources, --status, --validate-only, --release, --quarantine, "
+                "--unquarantine, --history, "
                 "--stats, --metrics and --report take no command");
   }
   return opts;

@@ -10,21 +10,21 @@ namespace gtest_lockable::cli {
 
 /// What one invocation of `lockable` does.
 enum class mode {
-  run,       ///< Lock a resource and run the command.
-  list,      ///< Print the selected inventory entries as JSON.
-  ctest,     ///< Print the selected entries as the resources of a CTest resource spec.
-  status,    ///< Print the lock state of the selected entries.
-  validate,  ///< Validate the inventory and the requirements.
-  hold,      ///< Lock a resource and keep it as a hold after lockable exits.
-  release,   ///< End a hold.
-  history,   ///< Print the allocations the ledger recorded.
-  stats,     ///< Print per-resource figures from the ledger.
-  metrics,   ///< Write the ledger's figures in the Prometheus text format.
-  report,    ///< Write the ledger as an HTML page.
+  run,           ///< Lock a resource and run the command.
+  list,          ///< Print the selected inventory entries as JSON.
+  ctest,         ///< Print the selected entries as the resources of a CTest resource spec.
+  status,        ///< Print the lock state of the selected entries.
+  validate,      ///< Validate the inventory and the requirements.
+  hold,          ///< Lock a resource and keep it as a hold after lockable exits.
+  release,       ///< End a hold.
+  history,       ///< Print the allocations the ledger recorded.
+  stats,         ///< Print per-resource figures from the ledger.
+  metrics,       ///< Write the ledger's figures in the Prometheus text format.
+  report,        ///< Write the ledger as an HTML page.
   quarantine,    ///< Quarantine a resource by hand.
   unquarantine,  ///< End a resource's quarantine.
-  help,      ///< Print the help text.
-  version,   ///< Print the version.
+  help,          ///< Print the help text.
+  version,       ///< Print the version.
 };
 
 /// Reads an environment variable (the settings layer's reader).

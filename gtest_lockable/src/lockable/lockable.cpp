@@ -221,7 +221,8 @@ struct lockable::impl {
 
   // Why the call has no resource yet: the busy ones and their holders, and those health refused.
   std::string why_not(std::vector<lock_status>& busy, const detail::health_gate& gate) const {
-    std::string why = busy.empty() && !gate.report().empty() ? "" : "busy: " + busy_report(*store, busy);
+    std::string why =
+        busy.empty() && !gate.report().empty() ? "" : "busy: " + busy_report(*store, busy);
     const std::string health = gate.report();
     if (!health.empty()) why += (why.empty() ? "" : "; ") + health;
     return why;
@@ -428,10 +429,9 @@ struct lockable::impl {
         if (gate.allow_rechecks()) continue;
         const auto now = steady::now();
         if (now >= deadline) {
-          throw error(errc::timeout, "timed out after " + detail::seconds_text(timeout) +
-                                         " waiting for " +
-                                         detail::json_excerpt(compiled.effective) + ": " +
-                                         why_not(busy, gate));
+          throw error(errc::timeout,
+                      "timed out after " + detail::seconds_text(timeout) + " waiting for " +
+                          detail::json_excerpt(compiled.effective) + ": " + why_not(busy, gate));
         }
         if (!watching) {
           // Then look again: a release between the last look and the watch is seen.
@@ -559,16 +559,16 @@ json entry_of_id(inventory_provider& inventory, const std::string& id) {
   for (const auto& resource : all->resources) {
     if (resource_id_text(resource) == id) return resource;
   }
-  throw error(errc::no_match, "'" + printable(id) + "' is not in " + inventory.describe() +
-                                  " (" + std::to_string(all->resources.size()) +
+  throw error(errc::no_match, "'" + printable(id) + "' is not in " + inventory.describe() + " (" +
+                                  std::to_string(all->resources.size()) +
                                   " resources): give an id that lockable --list shows");
 }
 
 std::shared_ptr<health_records> records_of(lock_store& store) {
   auto records = store.health();
   if (!records) {
-    throw error(errc::lock_store, store.describe() +
-                                      " keeps no health records, so it cannot quarantine");
+    throw error(errc::lock_store,
+                store.describe() + " keeps no health records, so it cannot quarantine");
   }
   return records;
 }
