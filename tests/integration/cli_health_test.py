@@ -9,8 +9,10 @@ import subprocess
 import sys
 import time
 
-from cli_support import (HANG_GUARD, HOST, RUN_UNTIL_STDIN_CLOSES, lockable_case, main,
-                         read_line)
+import unittest
+
+import etcd_support
+from cli_support import HANG_GUARD, HOST, lockable_case, main
 
 PY_PROTOCOL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylockable_protocol.py")
 
@@ -240,6 +242,65 @@ class hostile_test(health_case):
     def test_unquarantine_of_a_healthy_resource(self):
         result = self.run_lockable(self.args("--unquarantine", "b1"))
         self.assert_one_error_line(result, 69, "'b1' is not quarantined")
+
+
+@unittest.skipUnless(etcd_support.available(), "install Debian's etcd-server to run these tests")
+class etcd_health_test(health_case):
+    """The same semantics with the locks and the health records in a real etcd."""
+
+    def setUp(self):
+        super().setUp()
+        self.etcd = etcd_support.etcd_server()
+        self.addCleanup(self.etcd.close)
+
+    def args(self, *extra):
+        return super().args("--lock-server", self.etcd.uri(), *extra)
+
+    def other_host_status(self):
+        """--status from a process with another --hostname, over every host's resources."""
+        args = [self.exe, "--resources", self.inventory, "--lock-server", self.etcd.uri(),
+                "--hostname", "another-host", "--status", "--json", "--requirements",
+                '{"hostname": null}']
+        result = self.run_lockable(args)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return {entry["id"]: entry for entry in json.loads(result.stdout)}
+
+    def test_a_failing_probe_on_b1_quarantines_it_for_every_host(self):
+        self.write_inventory([board("b1", probe=["false"]), board("b2", probe=["true"])])
+        for _ in range(200):
+            result = self.lock("--requirements", "type=board", command=("sh", "-c", "echo $ID"))
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual(result.stdout, "b2\n")
+            if self.other_host_status()["b1"].get("quarantined"):
+                break
+        status = self.other_host_status()
+        self.assertTrue(status["b1"]["quarantined"], status["b1"])
+        self.assertIn("probe failed 3 times in a row", status["b1"]["health"])
+        self.assertFalse(os.path.exists(self.locks), "the lock folder is not used")
+
+    def test_manual_quarantine_and_unquarantine(self):
+        result = self.run_lockable(self.args("--quarantine", "b1", "--reason", "fan broken"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(self.other_host_status()["b1"]["quarantined"])
+        result = self.lock("--requirements", "id=b1", "--timeout", "0")
+        self.assert_one_error_line(result, 75, "is quarantined: b1 (quarantined by ",
+                                   ": fan broken)")
+        result = self.run_lockable(self.args("--unquarantine", "b1"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn("health", self.other_host_status()["b1"])
+        self.assertEqual(self.lock("--requirements", "id=b1").returncode, 0)
+
+    def test_a_passing_recheck_ends_an_automatic_quarantine(self):
+        broken = os.path.join(self.dir, "broken")
+        open(broken, "w").close()
+        self.write_inventory([board("b1", probe=["sh", "-c", 'test ! -e "$0"', broken])])
+        result = self.lock("--requirements", "id=b1", "--timeout", "0", "--quarantine-after", "1")
+        self.assertEqual(result.returncode, 75, result.stderr)
+        self.assertTrue(self.other_host_status()["b1"]["quarantined"])
+        os.unlink(broken)
+        result = self.lock("--requirements", "id=b1", "--timeout", "0", "--recheck-every", "0")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.other_host_status()["b1"]["health"], "ok")
 
 
 if __name__ == "__main__":
