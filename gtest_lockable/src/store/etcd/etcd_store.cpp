@@ -282,7 +282,11 @@ class etcd_store final : public lock_store {
 
   std::shared_ptr<health_records> health() override {
     std::lock_guard<std::mutex> guard(mutex_);
-    if (!health_) health_ = detail::etcd_health_records(shared_->uri, timeout());
+    // The store's client, kept alive by `shared_` (an aliasing pointer).
+    if (!health_) {
+      health_ = detail::etcd_health_records(
+          std::shared_ptr<detail::etcd_client>(shared_, &shared_->client), shared_->uri, timeout());
+    }
     return health_;
   }
 

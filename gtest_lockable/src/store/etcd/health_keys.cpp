@@ -1,12 +1,9 @@
 // Health records in etcd: one key per resource with a record, read by every lock (one range
-// request) and changed by a transaction that succeeds only if nobody changed the key since it
-// was read.
+// request on the store's own connection) and changed by a transaction that succeeds only if nobody
+// changed the key since it was read.
 #include "src/store/etcd/health_keys.hpp"
 
-#include <mutex>
-
 #include "gtest_lockable/error.hpp"
-#include "src/store/etcd/client.hpp"
 
 namespace gtest_lockable::detail {
 namespace {
@@ -15,8 +12,9 @@ using nlohmann::json;
 
 class etcd_health final : public health_records {
  public:
-  etcd_health(etcd_uri uri, std::chrono::duration<double> timeout)
-      : uri_(std::move(uri)), timeout_(timeout) {}
+  etcd_health(std::shared_ptr<etcd_client> client, etcd_uri uri,
+              std::chrono::duration<double> timeout)
+      : client_(std::move(client)), uri_(std::move(uri)), timeout_(timeout) {}
 
   std::string read(const std::string& id) override { return current(id).value; }
 
@@ -63,23 +61,19 @@ class etcd_health final : public health_records {
     return out;
   }
 
-  etcd_client& client() {
-    std::lock_guard<std::mutex> guard(mutex_);
-    if (!client_) client_ = std::make_unique<etcd_client>(uri_.endpoints);
-    return *client_;
-  }
+  etcd_client& client() { return *client_; }
 
+  std::shared_ptr<etcd_client> client_;  // serializes its calls itself
   etcd_uri uri_;
   std::chrono::duration<double> timeout_;
-  std::mutex mutex_;
-  std::unique_ptr<etcd_client> client_;
 };
 
 }  // namespace
 
-std::shared_ptr<health_records> etcd_health_records(const etcd_uri& uri,
+std::shared_ptr<health_records> etcd_health_records(std::shared_ptr<etcd_client> client,
+                                                    const etcd_uri& uri,
                                                     std::chrono::duration<double> timeout) {
-  return std::make_shared<etcd_health>(uri, timeout);
+  return std::make_shared<etcd_health>(std::move(client), uri, timeout);
 }
 
 }  // namespace gtest_lockable::detail
