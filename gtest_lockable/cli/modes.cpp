@@ -40,7 +40,14 @@ int list_mode(const cli_options& opts, std::ostream& out) {
   // Nothing is locked or created: the lock folder is only read (a missing one means every
   // resource is free), the lock server only asked.
   auto selector = internal::make_lockable(opts);
-  out << detail::json_text(json(selector.select(requirements)), 2) << '\n';
+  json entries = json(selector.select(requirements));
+  // Lab health: an entry with a probe, a reset or a health record says how it is, under a key
+  // of ours; the others are printed as the inventory has them.
+  const auto states = selector.status(requirements);
+  for (std::size_t i = 0; i < states.size() && i < entries.size(); ++i) {
+    if (!states[i].health.empty()) entries[i]["lockable_health"] = states[i].health;
+  }
+  out << detail::json_text(entries, 2) << '\n';
   return 0;
 }
 

@@ -5,6 +5,7 @@ usage: cli_health_test.py --lockable PATH [unittest arguments]
 """
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ import time
 import unittest
 
 import etcd_support
-from cli_support import HANG_GUARD, HOST, lockable_case, main
+from cli_support import HANG_GUARD, HOST, lockable_case, main, read_line
 
 PY_PROTOCOL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylockable_protocol.py")
 
@@ -80,6 +81,9 @@ class probe_test(health_case):
         self.assertEqual(status["b2"]["health"], "ok")
         table = self.run_lockable(self.args("--status")).stdout
         self.assertIn("quarantined automatically by", table)
+        listed = json.loads(self.run_lockable(self.args("--list", "--requirements", "{}")).stdout)
+        self.assertIn("quarantined automatically by", listed[0]["lockable_health"])
+        self.assertEqual(listed[1]["lockable_health"], "ok")
         # Never handed out, and a timeout names it.
         result = self.lock("--requirements", "id=b1", "--timeout", "0.2")
         self.assert_one_error_line(result, 75, "1 matching resource is quarantined: b1 (",
@@ -175,6 +179,22 @@ class quarantine_test(health_case):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(result.stdout, "b1\n")
         self.assertEqual(self.status()["b1"]["health"], "ok")
+        # A recheck that finds it busy (a py-lockable job holds it) waits, it does not spin.
+        open(broken, "w").close()
+        self.lock("--requirements", "id=b1", "--timeout", "0", "--quarantine-after", "1")
+        self.assertTrue(self.status()["b1"]["quarantined"])
+        os.unlink(broken)
+        peer = self.start([sys.executable, PY_PROTOCOL, self.locks, "b1", "10"])
+        self.assertEqual(read_line(peer.stdout, "held from the peer").split()[0], "held")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        result = self.lock("--requirements", "id=b1", "--timeout", "2", "--recheck-every", "0")
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.assertEqual(result.returncode, 75, result.stderr)
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        self.assertLess(cpu, 1.0, "a 2 s wait for a busy quarantined resource took %.2f s of CPU"
+                        % cpu)
+        peer.stdin.close()
+        self.assertEqual(peer.wait(HANG_GUARD), 0)
         # A quarantine by hand stays, whatever the probe says.
         self.run_lockable(self.args("--quarantine", "b1", "--reason", "keep out"))
         result = self.lock("--requirements", "id=b1", "--timeout", "0", "--recheck-every", "0")

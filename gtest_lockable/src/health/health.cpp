@@ -317,6 +317,9 @@ bool health_gate::allow_rechecks() {
   const double now = now_s();
   for (auto& [id, r] : refused_) {
     if (r.quarantined && r.recheckable && !r.rechecked && now >= r.due_s) {
+      // One chance per call: a recheck that meets the resource busy (a py-lockable job may hold
+      // it) must not turn the wait into a loop of passes.
+      r.rechecked = true;
       recheck_now_.insert(id);
       any = true;
     }
