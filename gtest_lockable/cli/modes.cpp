@@ -8,6 +8,7 @@
 #include "cli/exit_codes.hpp"
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/internal/ctest.hpp"
+#include "gtest_lockable/internal/health.hpp"
 #include "gtest_lockable/internal/json.hpp"
 #include "gtest_lockable/internal/settings.hpp"
 #include "gtest_lockable/lockable.hpp"
@@ -77,6 +78,14 @@ int validate_mode(const cli_options& opts, std::ostream& out, std::ostream& err)
     inv = open_inventory(opts.resources.value)->load();
   } catch (const error& e) {
     problems.push_back(message_of(e));
+  }
+  // Lab health: a malformed probe or reset would fail only when a lock reaches its resource.
+  if (inv) {
+    for (const json& resource : inv->resources) {
+      if (auto problem = internal::health_field_problem(resource); !problem.empty()) {
+        problems.push_back("inventory '" + opts.resources.value + "': " + problem);
+      }
+    }
   }
   json effective;
   std::optional<query> selector;

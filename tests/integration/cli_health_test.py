@@ -248,6 +248,15 @@ class hostile_test(health_case):
                                    "non-empty array of strings")
         self.assert_released("b1")
 
+    def test_validate_only_reports_every_malformed_health_field(self):
+        self.write_inventory([board("b1", probe=[]), board("b2", reset=["x"], timeout=-1)])
+        result = self.run_lockable(self.args("--validate-only"))
+        self.assertEqual(result.returncode, 65, result.stderr)
+        lines = result.stderr.splitlines()
+        self.assertEqual(len(lines), 2, result.stderr)
+        self.assertIn("resource 'b1': \"health\".probe is not a non-empty array", lines[0])
+        self.assertIn("resource 'b2': \"health\".timeout is not a number of seconds", lines[1])
+
     def test_a_reason_with_control_characters(self):
         result = self.run_lockable(self.args("--quarantine", "b1", "--reason", "a\x1b[2Jb"))
         self.assert_one_error_line(result, 64, "--reason has a control character at byte 2 "

@@ -8,6 +8,8 @@
 #include <chrono>
 
 #include "gtest_lockable/error.hpp"
+#include "gtest_lockable/internal/health.hpp"
+#include "gtest_lockable/inventory.hpp"
 #include "gtest_lockable/internal/resource_env.hpp"
 #include "src/util/json.hpp"
 #include "src/util/time_format.hpp"
@@ -347,3 +349,18 @@ std::string health_gate::report() const {
 }
 
 }  // namespace gtest_lockable::detail
+
+namespace gtest_lockable::internal {
+
+std::string health_field_problem(const nlohmann::json& entry) {
+  try {
+    detail::health_spec_of(entry, entry.is_object() && entry.contains("id")
+                                      ? resource_id_text(entry)
+                                      : std::string("?"));
+  } catch (const error& e) {
+    return e.what();
+  }
+  return {};
+}
+
+}  // namespace gtest_lockable::internal
