@@ -9,8 +9,8 @@
 
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/internal/health.hpp"
-#include "gtest_lockable/inventory.hpp"
 #include "gtest_lockable/internal/resource_env.hpp"
+#include "gtest_lockable/inventory.hpp"
 #include "src/util/json.hpp"
 #include "src/util/time_format.hpp"
 #include "src/util/user.hpp"
