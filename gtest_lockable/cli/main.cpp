@@ -10,6 +10,7 @@
 
 #include "cli/exit_codes.hpp"
 #include "cli/export_env.hpp"
+#include "cli/health_modes.hpp"
 #include "cli/ledger_modes.hpp"
 #include "cli/modes.hpp"
 #include "cli/options.hpp"
@@ -208,6 +209,10 @@ int main_of(const std::vector<std::string>& args) {
       return hold_mode(opts);
     case mode::release:
       return release_mode(opts);
+    case mode::quarantine:
+      return quarantine_mode(opts, std::cerr);
+    case mode::unquarantine:
+      return unquarantine_mode(opts, std::cerr);
   }
   return exit_code::internal;
 }

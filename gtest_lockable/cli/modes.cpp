@@ -8,6 +8,7 @@
 #include "cli/exit_codes.hpp"
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/internal/ctest.hpp"
+#include "gtest_lockable/internal/health.hpp"
 #include "gtest_lockable/internal/json.hpp"
 #include "gtest_lockable/internal/settings.hpp"
 #include "gtest_lockable/lockable.hpp"
@@ -40,7 +41,14 @@ int list_mode(const cli_options& opts, std::ostream& out) {
   // Nothing is locked or created: the lock folder is only read (a missing one means every
   // resource is free), the lock server only asked.
   auto selector = internal::make_lockable(opts);
-  out << detail::json_text(json(selector.select(requirements)), 2) << '\n';
+  json entries = json(selector.select(requirements));
+  // Lab health: an entry with a probe, a reset or a health record says how it is, under a key
+  // of ours; the others are printed as the inventory has them.
+  const auto states = selector.status(requirements);
+  for (std::size_t i = 0; i < states.size() && i < entries.size(); ++i) {
+    if (!states[i].health.empty()) entries[i]["lockable_health"] = states[i].health;
+  }
+  out << detail::json_text(entries, 2) << '\n';
   return 0;
 }
 
@@ -71,6 +79,14 @@ int validate_mode(const cli_options& opts, std::ostream& out, std::ostream& err)
   } catch (const error& e) {
     problems.push_back(message_of(e));
   }
+  // Lab health: a malformed probe or reset would fail only when a lock reaches its resource.
+  if (inv) {
+    for (const json& resource : inv->resources) {
+      if (auto problem = internal::health_field_problem(resource); !problem.empty()) {
+        problems.push_back("inventory '" + opts.resources.value + "': " + problem);
+      }
+    }
+  }
   json effective;
   std::optional<query> selector;
   try {
@@ -91,9 +107,12 @@ int validate_mode(const cli_options& opts, std::ostream& out, std::ostream& err)
 }
 
 std::string status_table(const std::vector<lock_status>& states) {
-  std::vector<std::array<std::string, 6>> rows;
-  rows.push_back({"RESOURCE", "STATE", "PID", "HOST", "SINCE", "NOTE"});
+  std::vector<std::array<std::string, 7>> rows;
+  rows.push_back({"RESOURCE", "STATE", "PID", "HOST", "SINCE", "NOTE", "HEALTH"});
   bool notes = false;
+  // The health column only when some resource has a probe, a reset or a record.
+  const bool health = std::any_of(states.begin(), states.end(),
+                                  [](const lock_status& s) { return !s.health.empty(); });
   for (const auto& s : states) {
     const holder_info& h = s.holder;
     const bool known = s.state != lock_state::free;
@@ -106,20 +125,24 @@ std::string status_table(const std::vector<lock_status>& states) {
     rows.push_back({printable(s.resource_id), state_name(s.state),
                     known && h.pid > 0 ? std::to_string(h.pid) : "-",
                     known && !h.host.empty() ? printable(h.host) : "-",
-                    known && !h.since.empty() ? printable(h.since) : "-", printable(note)});
+                    known && !h.since.empty() ? printable(h.since) : "-", printable(note),
+                    s.health.empty() ? "-" : printable(s.health)});
     notes = notes || !note.empty();
   }
-  const std::size_t columns = notes ? 6 : 5;
-  std::array<std::size_t, 6> width{};
+  std::vector<std::size_t> shown = {0, 1, 2, 3, 4};
+  if (notes) shown.push_back(5);
+  if (health) shown.push_back(6);
+  std::array<std::size_t, 7> width{};
   for (const auto& row : rows) {
-    for (std::size_t c = 0; c < columns; ++c) width[c] = std::max(width[c], row[c].size());
+    for (const std::size_t c : shown) width[c] = std::max(width[c], row[c].size());
   }
   std::string out;
   for (const auto& row : rows) {
     std::string line;
-    for (std::size_t c = 0; c < columns; ++c) {
+    for (std::size_t i = 0; i < shown.size(); ++i) {
+      const std::size_t c = shown[i];
       line += row[c];
-      if (c + 1 < columns) line.append(width[c] - row[c].size() + 2, ' ');
+      if (i + 1 < shown.size()) line.append(width[c] - row[c].size() + 2, ' ');
     }
     line.erase(line.find_last_not_of(' ') + 1);
     out += line + '\n';
@@ -141,6 +164,11 @@ json status_json(const std::vector<lock_status>& states) {
       if (!h.hold_until.empty()) entry["hold"] = {{"until", h.hold_until}, {"note", h.hold_note}};
     }
     if (!h.note.empty()) entry["note"] = h.note;
+    if (!s.health.empty()) {
+      entry["health"] = s.health;
+      entry["quarantined"] = s.quarantined;
+      if (!s.health_output.empty()) entry["health_output"] = s.health_output;
+    }
     out.push_back(std::move(entry));
   }
   return out;

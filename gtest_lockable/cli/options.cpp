@@ -46,7 +46,8 @@ void set_mode(cli_options& opts, mode m, const char* name) {
   throw error(errc::invalid_argument,
               std::string("option ") + name +
                   " cannot be combined with another of --list, --ctest-resources, --status, "
-                  "--validate-only, --hold, --release, --history, --stats, --metrics and "
+                  "--validate-only, --hold, --release, --history, --stats, --metrics, "
+                  "--quarantine, --unquarantine and "
                   "--report (see lockable --help)");
 }
 
@@ -68,9 +69,8 @@ void store_text(std::string& to, const char* option, const std::string& text) {
   to = text;
 }
 
-const std::array<value_option, 7> value_options = {{
-    {"--for", "DURATION",
-     "with --hold: how long the hold lasts (90s, 15m, 2h; at most 720h)",
+const std::array<value_option, 10> value_options = {{
+    {"--for", "DURATION", "with --hold: how long the hold lasts (90s, 15m, 2h; at most 720h)",
      [](cli_options& opts, const std::string& text) {
        opts.hold_for = internal::parse_duration(text, "hold duration", "--for");
        if (opts.hold_for.count() <= 0 || opts.hold_for > max_hold_duration) {
@@ -118,6 +118,26 @@ const std::array<value_option, 7> value_options = {{
     {"--resource", "ID", "with --history, --stats, --metrics, --report: only resource ID",
      [](cli_options& opts, const std::string& text) {
        store_text(opts.resource, "--resource", text);
+     }},
+    {"--quarantine", "ID",
+     "quarantine resource ID (with --reason TEXT): no lock of ours hands it out until "
+     "lockable --unquarantine ID; recorded in the lock store with who, when and why; "
+     "takes no command",
+     [](cli_options& opts, const std::string& text) {
+       set_mode(opts, mode::quarantine, "--quarantine");
+       store_text(opts.health_id, "--quarantine", text);
+     }},
+    {"--reason", "TEXT", "with --quarantine: why (one line, at most 500 bytes)",
+     [](cli_options& opts, const std::string& text) {
+       opts.reason = text;
+       opts.reason_given = true;
+     }},
+    {"--unquarantine", "ID",
+     "end the quarantine of resource ID, by hand or automatic, and forget its failures; takes "
+     "no command",
+     [](cli_options& opts, const std::string& text) {
+       set_mode(opts, mode::unquarantine, "--unquarantine");
+       store_text(opts.health_id, "--unquarantine", text);
      }},
 }};
 
@@ -258,6 +278,12 @@ cli_options parse_options(const std::vector<std::string>& args, const env_reader
                 " applies to --hold only");
   }
   if (opts.force && opts.what != mode::release) usage_error("option --force applies to --release only");
+  if (opts.reason_given && opts.what != mode::quarantine) {
+    usage_error("option --reason applies to --quarantine only");
+  }
+  if (opts.what == mode::quarantine && !opts.reason_given) {
+    usage_error("option --quarantine needs --reason TEXT: say why");
+  }
   if (opts.what == mode::hold) {
     if (!hold_for_given) usage_error("option --hold needs --for DURATION: how long to keep it");
     if (opts.command.size() > 1) {
@@ -272,7 +298,8 @@ cli_options parse_options(const std::vector<std::string>& args, const env_reader
   const bool takes_arguments = opts.what == mode::ctest_plan || opts.what == mode::ctest_spec;
   if (opts.what != mode::run && !takes_arguments && !opts.command.empty()) {
     usage_error("unexpected argument '" + opts.command.front() +
-                "': --list, --ctest-resources, --status, --validate-only, --release, --history, "
+                "': --list, --ctest-resources, --status, --validate-only, --release, --quarantine, "
+                "--unquarantine, --history, "
                 "--stats, --metrics and --report take no command");
   }
   return opts;
@@ -286,6 +313,7 @@ std::string help_text() {
       "                [options]\n"
       "       lockable --hold --for DURATION [--note TEXT] [options] [ID]\n"
       "       lockable --release ID [--force] [options]\n"
+      "       lockable --quarantine ID --reason TEXT | --unquarantine ID [options]\n"
       "       lockable --history | --stats [--json] | --metrics FILE | --report FILE\n"
       "                [--since WHEN] [--resource ID] [options]\n"
       "\n";

@@ -10,21 +10,23 @@ namespace gtest_lockable::cli {
 
 /// What one invocation of `lockable` does.
 enum class mode {
-  run,       ///< Lock a resource and run the command.
-  list,      ///< Print the selected inventory entries as JSON.
-  ctest,     ///< Print the selected entries as the resources of a CTest resource spec.
-  ctest_plan,  ///< Give discovered tests their CTest resource groups (for the CMake module).
-  ctest_spec,  ///< Write the CTest resource spec of the pools (for the CMake module).
-  status,    ///< Print the lock state of the selected entries.
-  validate,  ///< Validate the inventory and the requirements.
-  hold,      ///< Lock a resource and keep it as a hold after lockable exits.
-  release,   ///< End a hold.
-  history,   ///< Print the allocations the ledger recorded.
-  stats,     ///< Print per-resource figures from the ledger.
-  metrics,   ///< Write the ledger's figures in the Prometheus text format.
-  report,    ///< Write the ledger as an HTML page.
-  help,      ///< Print the help text.
-  version,   ///< Print the version.
+  run,           ///< Lock a resource and run the command.
+  list,          ///< Print the selected inventory entries as JSON.
+  ctest,         ///< Print the selected entries as the resources of a CTest resource spec.
+  ctest_plan,    ///< Give discovered tests their CTest resource groups (for the CMake module).
+  ctest_spec,    ///< Write the CTest resource spec of the pools (for the CMake module).
+  status,        ///< Print the lock state of the selected entries.
+  validate,      ///< Validate the inventory and the requirements.
+  hold,          ///< Lock a resource and keep it as a hold after lockable exits.
+  release,       ///< End a hold.
+  history,       ///< Print the allocations the ledger recorded.
+  stats,         ///< Print per-resource figures from the ledger.
+  metrics,       ///< Write the ledger's figures in the Prometheus text format.
+  report,        ///< Write the ledger as an HTML page.
+  quarantine,    ///< Quarantine a resource by hand.
+  unquarantine,  ///< End a resource's quarantine.
+  help,          ///< Print the help text.
+  version,       ///< Print the version.
 };
 
 /// Reads an environment variable (the settings layer's reader).
@@ -46,6 +48,9 @@ struct cli_options : internal::settings {
   std::string note;                  ///< --note: what a hold is for.
   std::string release_id;            ///< --release: the resource whose hold to end.
   bool force = false;                ///< --force: --release also another user's hold.
+  std::string health_id;             ///< --quarantine, --unquarantine: the resource.
+  std::string reason;                ///< --reason: why it is quarantined.
+  bool reason_given = false;         ///< Whether --reason was given (it may be empty: an error).
 };
 
 /// Parses `args` (without the program name). An option wins over its environment variable (read

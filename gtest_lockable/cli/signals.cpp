@@ -104,6 +104,7 @@ class interruptible_store final : public lock_store {
   std::shared_ptr<ledger_log> ledger(std::uint64_t max_size) override {
     return inner_->ledger(max_size);
   }
+  std::shared_ptr<health_records> health() override { return inner_->health(); }
 
  private:
   void check() {

@@ -261,8 +261,11 @@ void lock_for_program(plugin_state& s) {
   record_properties("resource_", raw->resource_info());
   if (s.settings.values.max_hold) start_watchdog(s, *s.settings.values.max_hold);
   const int tests = ::testing::UnitTest::GetInstance()->test_to_run_count();
+  const std::string& probe = raw->health_note();  // lab health: what ran before hand-out
+  if (!probe.empty() && report_asked()) ::testing::Test::RecordProperty("lockable_probe", probe);
   say("holding '" + raw->resource_id() + "' (waited " + seconds_text(raw->queue_time(), 3) +
-      ") for " + std::to_string(tests) + (tests == 1 ? " test" : " tests"));
+      (probe.empty() ? "" : "; " + probe) + ") for " + std::to_string(tests) +
+      (tests == 1 ? " test" : " tests"));
 }
 
 // Gives the test `info` what it declares: resources already held that match (the suite's, kept
@@ -307,8 +310,9 @@ void lock_for_test(plugin_state& s, const ::testing::TestInfo& info) {
     for (std::size_t i = 0; i < missing.size(); ++i) {
       auto lock = std::make_unique<allocation>(std::move(locked[i]));
       const allocation* raw = lock.get();
+      const std::string& probe = raw->health_note();
       say("holding '" + raw->resource_id() + "' (waited " + seconds_text(raw->queue_time(), 3) +
-          ") for " +
+          (probe.empty() ? "" : "; " + probe) + ") for " +
           (std::string(missing[i]->scope) == "test"
                ? "test " + std::string(info.test_suite_name()) + "." + info.name()
                : "suite " + std::string(info.test_suite_name())));

@@ -27,6 +27,10 @@ inline constexpr const char* priority = "LOCKABLE_PRIORITY";
 inline constexpr const char* max_hold = "LOCKABLE_MAX_HOLD";
 /// The plugin: keep the resource as a hold for this long when a test failed.
 inline constexpr const char* hold_on_failure = "LOCKABLE_HOLD_ON_FAILURE";
+/// After how many consecutive failed probes or resets a resource is quarantined.
+inline constexpr const char* quarantine_after = "LOCKABLE_QUARANTINE_AFTER";
+/// How often a quarantined resource may be checked again.
+inline constexpr const char* recheck_every = "LOCKABLE_RECHECK_EVERY";
 
 // How http(s) inventories are fetched (`http_options_from_env()`, see docs/http.md).
 inline constexpr const char* http_token = "LOCKABLE_HTTP_TOKEN";  ///< Bearer token.

@@ -31,6 +31,11 @@ struct lock_status {
   std::string resource_id;              ///< The resource.
   lock_state state = lock_state::free;  ///< Its state.
   holder_info holder;                   ///< Who holds it (for `held` and `stale`).
+  /// Its health (see docs/lab-health.md): "ok", "failing 2 of 3: probe exited with status 1",
+  /// "quarantined by alice@lab since ...: why"; empty when it has no probe or reset and no record.
+  std::string health;
+  bool quarantined = false;   ///< Never handed out while true.
+  std::string health_output;  ///< The tail of the last failed probe's or reset's output.
 };
 
 /// One line describing `status` for messages: `board1 (held by PID 42 on host a since ...)`.

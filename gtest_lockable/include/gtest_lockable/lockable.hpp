@@ -31,6 +31,7 @@ inline constexpr seconds max_hold_duration{30.0 * 24 * 3600};
 void check_hold_request(seconds duration, const std::string& note);
 namespace detail {
 struct ledger_entry;
+struct reset_task;
 }
 
 /// What the holder did with an allocation, for the usage ledger (see docs/ledger.md). Every field
@@ -86,6 +87,9 @@ class allocation {
   /// Records what the holder did with the resource; the ledger's end record, written when the
   /// allocation is released, carries it.
   void set_outcome(outcome result);
+  /// What the lock call ran on the resource before handing it out ("probe passed in 0.12 s"), or
+  /// empty when it has no probe (see docs/lab-health.md).
+  const std::string& health_note() const noexcept { return health_note_; }
 
  private:
   friend class lockable;
@@ -100,6 +104,8 @@ class allocation {
   std::chrono::steady_clock::duration held_for_{};
   std::unique_ptr<lock_handle> lock_;
   std::shared_ptr<detail::ledger_entry> ledger_;  // its start record's, while one was written
+  std::shared_ptr<detail::reset_task> reset_;     // run before the release, while still held
+  std::string health_note_;
 };
 
 /// How a `lockable` finds resources and where it keeps their locks.
@@ -124,7 +130,13 @@ struct options {
   /// How many bytes of the newest records the ledger keeps (lock folder: two files of half that).
   std::uint64_t ledger_size = 16u << 20;
   /// Called once with a line when the ledger cannot be written; locking goes on without it.
+  /// Also called with a line for each failed reset.
   std::function<void(const std::string&)> on_warning;
+  /// After how many consecutive failed probes or resets a resource is quarantined (1-1000).
+  int quarantine_after = 3;
+  /// How often a lock call that would wait may check an automatically quarantined resource
+  /// again (its probe, or its reset when it has no probe); a pass ends the quarantine.
+  seconds recheck_every{600.0};
 };
 
 /// How a lock call goes about it, beyond what it locks and how long it waits.
@@ -220,6 +232,17 @@ class lockable {
 
   /// How many bytes the ledger keeps (`options::ledger_size`).
   std::uint64_t ledger_size() const;
+
+  /// Quarantines resource `id` (an inventory entry) by hand, with `reason` (one line, at most 500
+  /// bytes): no lock call hands it out until `unquarantine`. Returns its state afterwards. Throws
+  /// `error`: `no_match` for an id not in the inventory, `invalid_argument` for a bad reason,
+  /// `lock_store` when the store keeps no health records.
+  lock_status quarantine(const std::string& id, const std::string& reason);
+
+  /// Ends the quarantine of `id` (manual or automatic) and forgets its failures; returns its
+  /// state as it was. Throws `error`: `no_match` (not in the inventory), `not_held` (not
+  /// quarantined), `lock_store`.
+  lock_status unquarantine(const std::string& id);
 
  private:
   struct impl;

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <random>
 
+#include "src/health/health.hpp"
 #include "src/ledger/record.hpp"
 #include "src/util/json.hpp"
 #include "src/util/time_format.hpp"
@@ -192,6 +193,40 @@ struct lockable::impl {
   std::function<void(const std::string&)> on_warning;
   std::once_flag ledger_opened;
   std::shared_ptr<detail::ledger_writer> ledger;  // null when off or the store keeps none
+  int quarantine_after = 3;
+  seconds recheck_every{600.0};
+
+  detail::health_policy health_policy() const {
+    return detail::health_policy{quarantine_after, recheck_every, hostname};
+  }
+
+  // The allocations of a request get their resets, run when each is released.
+  void attach_resets(std::vector<allocation>& out, const std::shared_ptr<health_records>& records,
+                     const candidate_set& found) const {
+    for (allocation& a : out) {
+      auto spec = detail::health_spec_of(*found.entry_of.at(a.resource_id_), a.resource_id_);
+      if (!spec || spec->reset.empty()) continue;
+      auto task = std::make_shared<detail::reset_task>();
+      task->records = records;
+      task->policy = health_policy();
+      task->spec = std::move(*spec);
+      task->entry = a.resource_info_;
+      task->id = a.resource_id_;
+      task->alloc_id = a.alloc_id_;
+      task->pid = static_cast<long>(::getpid());
+      task->on_warning = on_warning;
+      a.reset_ = std::move(task);
+    }
+  }
+
+  // Why the call has no resource yet: the busy ones and their holders, and those health refused.
+  std::string why_not(std::vector<lock_status>& busy, const detail::health_gate& gate) const {
+    std::string why =
+        busy.empty() && !gate.report().empty() ? "" : "busy: " + busy_report(*store, busy);
+    const std::string health = gate.report();
+    if (!health.empty()) why += (why.empty() ? "" : "; ") + health;
+    return why;
+  }
 
   // Writes each allocation's start record: after the lock is taken, so a record never claims a
   // hold that did not happen.
@@ -293,9 +328,9 @@ struct lockable::impl {
   std::vector<std::unique_ptr<lock_handle>> try_lock(const candidate_set& c,
                                                      const lock_owner& owner,
                                                      std::vector<std::string>& ids,
-                                                     std::vector<lock_status>& busy) const {
+                                                     std::vector<lock_status>& busy,
+                                                     std::vector<std::string> busy_ids) const {
     busy.clear();
-    std::vector<std::string> busy_ids;
     while (true) {
       ids = assignment_finder(c.ids, busy_ids).find();
       if (ids.empty()) return {};
@@ -364,23 +399,39 @@ struct lockable::impl {
     bool watching = false;
     bool noticed = false;
     std::vector<lock_status> busy;
+    const std::shared_ptr<health_records> records = store->health();
+    detail::health_gate gate(records, health_policy());
     try {
       while (true) {
+        gate.refresh();
         const candidate_set candidates = look(compiled, prefer);
         std::vector<std::string> ids;
-        auto locks = try_lock(candidates, owner, ids, busy);
+        auto locks = try_lock(candidates, owner, ids, busy, gate.excluded());
         if (!locks.empty()) {
+          // Locked, not yet handed out: each resource's quarantine and probe are checked now, so
+          // that no holder ever gets one that is quarantined or failed its probe.
+          std::vector<std::string> notes(ids.size());
+          bool healthy = true;
+          for (std::size_t q = 0; q < ids.size() && healthy; ++q) {
+            const std::string alloc_id =
+                ids.size() == 1 ? owner.alloc_id : owner.alloc_id + "-" + std::to_string(q);
+            healthy = gate.admit(ids[q], *candidates.entry_of.at(ids[q]), alloc_id, notes[q]);
+          }
+          if (!healthy) continue;  // `locks` releases them; the next pass leaves that one out
           auto out = hand_out(compiled, candidates, ids, std::move(locks), owner.alloc_id, queued);
+          for (std::size_t q = 0; q < out.size(); ++q) out[q].health_note_ = std::move(notes[q]);
+          attach_resets(out, records, candidates);
           count(true, out.front().queue_time());
           record_start(out);
           return out;
         }
+        // A quarantined resource is checked again only by a caller that would otherwise wait.
+        if (gate.allow_rechecks()) continue;
         const auto now = steady::now();
         if (now >= deadline) {
-          throw error(errc::timeout, "timed out after " + detail::seconds_text(timeout) +
-                                         " waiting for " +
-                                         detail::json_excerpt(compiled.effective) +
-                                         ": busy: " + busy_report(*store, busy));
+          throw error(errc::timeout,
+                      "timed out after " + detail::seconds_text(timeout) + " waiting for " +
+                          detail::json_excerpt(compiled.effective) + ": " + why_not(busy, gate));
         }
         if (!watching) {
           // Then look again: a release between the last look and the watch is seen.
@@ -390,8 +441,8 @@ struct lockable::impl {
         }
         if (!noticed && on_wait && now >= notice_at) {
           noticed = true;
-          on_wait(printable("waiting for " + detail::json_excerpt(compiled.effective) +
-                            ": busy: " + busy_report(*store, busy)));
+          on_wait(printable("waiting for " + detail::json_excerpt(compiled.effective) + ": " +
+                            why_not(busy, gate)));
         }
         store->wait(!noticed && on_wait ? std::min(deadline, notice_at) : deadline);
       }
@@ -416,6 +467,18 @@ lockable::lockable(options opts) : impl_(std::make_unique<impl>()) {
   impl_->ledger_on = opts.ledger;
   impl_->ledger_size = opts.ledger_size;
   impl_->on_warning = std::move(opts.on_warning);
+  if (opts.quarantine_after < 1 || opts.quarantine_after > 1000) {
+    throw error(errc::invalid_argument, "invalid quarantine_after " +
+                                            std::to_string(opts.quarantine_after) +
+                                            ": give a whole number from 1 to 1000");
+  }
+  if (!(opts.recheck_every.count() >= 0) || opts.recheck_every.count() > 1e9) {
+    throw error(errc::invalid_argument, "invalid recheck_every " +
+                                            detail::seconds_text(opts.recheck_every) +
+                                            ": give seconds from 0 up");
+  }
+  impl_->quarantine_after = opts.quarantine_after;
+  impl_->recheck_every = opts.recheck_every;
 }
 
 lockable::~lockable() = default;
@@ -466,10 +529,66 @@ std::vector<json> lockable::select(const json& requirements) {
 
 std::vector<lock_status> lockable::status(const json& requirements) {
   std::vector<lock_status> out;
+  const auto records = impl_->store->health();
   for (const auto& resource : select(requirements)) {
-    out.push_back(impl_->store->status(resource_id_text(resource)));
+    const std::string id = resource_id_text(resource);
+    out.push_back(impl_->store->status(id));
+    const std::string text = records ? records->read(id) : std::string();
+    std::optional<detail::health_spec> spec;
+    try {
+      spec = detail::health_spec_of(resource, id);
+    } catch (const error& e) {
+      out.back().health = e.what();
+    }
+    if (text.empty() && !spec) continue;
+    const detail::health_record record = detail::parse_health_record(text);
+    if (out.back().health.empty()) {
+      out.back().health = detail::health_text(record, impl_->quarantine_after);
+    }
+    out.back().quarantined = record.quarantined;
+    out.back().health_output = record.output;
   }
   return out;
+}
+
+namespace {
+
+// The inventory entry of `id`, or `no_match` naming the inventory.
+json entry_of_id(inventory_provider& inventory, const std::string& id) {
+  const auto all = inventory.load();
+  for (const auto& resource : all->resources) {
+    if (resource_id_text(resource) == id) return resource;
+  }
+  throw error(errc::no_match, "'" + printable(id) + "' is not in " + inventory.describe() + " (" +
+                                  std::to_string(all->resources.size()) +
+                                  " resources): give an id that lockable --list shows");
+}
+
+std::shared_ptr<health_records> records_of(lock_store& store) {
+  auto records = store.health();
+  if (!records) {
+    throw error(errc::lock_store,
+                store.describe() + " keeps no health records, so it cannot quarantine");
+  }
+  return records;
+}
+
+}  // namespace
+
+lock_status lockable::quarantine(const std::string& id, const std::string& reason) {
+  const json entry = entry_of_id(*impl_->inventory, id);
+  detail::quarantine(*records_of(*impl_->store), id, reason,
+                     detail::user_name() + "@" + impl_->hostname);
+  return status(json{{"id", entry.at("id")}, {"hostname", nullptr}, {"online", nullptr}}).at(0);
+}
+
+lock_status lockable::unquarantine(const std::string& id) {
+  entry_of_id(*impl_->inventory, id);
+  lock_status was = impl_->store->status(id);
+  const detail::health_record record = detail::unquarantine(*records_of(*impl_->store), id);
+  was.health = detail::health_text(record, impl_->quarantine_after);
+  was.quarantined = true;
+  return was;
 }
 
 statistics lockable::stats() const {
@@ -499,6 +618,8 @@ allocation& allocation::operator=(allocation&& other) noexcept {
     held_for_ = other.held_for_;
     lock_ = std::move(other.lock_);
     ledger_ = std::move(other.ledger_);
+    reset_ = std::move(other.reset_);
+    health_note_ = std::move(other.health_note_);
   }
   return *this;
 }
@@ -517,6 +638,8 @@ void allocation::unlock() noexcept {
   const bool lost = !lock_->valid();
   const auto ended = std::chrono::system_clock::now();
   held_for_ = steady::now() - held_since_;
+  // The reset runs while the lock is still held: nobody gets the resource before it is done.
+  if (auto reset = std::move(reset_); reset && !lost) reset->run();
   lock_->release();
   lock_.reset();
   release_time_ = ended;

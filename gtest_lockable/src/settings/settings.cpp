@@ -132,6 +132,8 @@ lockable make_lockable(const settings& s, lockable_hooks hooks) {
   opts.on_warning = std::move(hooks.on_warning);
   opts.ledger = s.ledger;
   opts.ledger_size = s.ledger_size;
+  opts.quarantine_after = s.quarantine_after;
+  opts.recheck_every = s.recheck_every;
   return lockable(std::move(opts));
 }
 

@@ -197,6 +197,35 @@ const std::vector<setting_spec> specs = {
      [](settings& out, const sourced& value) {
        out.hold_on_failure = optional_limit(value, "hold duration");
      }},
+    {"quarantine_after",
+     env::quarantine_after,
+     {"--quarantine-after", "N", [] { return std::string("3"); }, nullptr},
+     {"--lockable_quarantine_after", "N", [] { return std::string("3"); }, nullptr},
+     "quarantine a resource after N consecutive failed probes or resets (1-1000): no lock "
+     "hands it out until a later check passes, or lockable --unquarantine ID (see "
+     "docs/lab-health.md)",
+     [](settings& out, const sourced& value) {
+       const std::string& text = value.value;
+       const bool plain = !text.empty() && text.size() <= 4 &&
+                          text.find_first_not_of("0123456789") == std::string::npos;
+       const int n = plain ? std::stoi(text) : 0;
+       if (n < 1 || n > 1000) {
+         throw error(errc::invalid_argument, "invalid value '" + text + "' from " + value.source +
+                                                 ": give a whole number of failures from 1 to "
+                                                 "1000");
+       }
+       out.quarantine_after = n;
+     }},
+    {"recheck_every",
+     env::recheck_every,
+     {"--recheck-every", "DURATION", [] { return std::string("10m"); }, nullptr},
+     {"--lockable_recheck_every", "DURATION", [] { return std::string("10m"); }, nullptr},
+     "check an automatically quarantined resource again at most this often (90s, 10m, 1h), "
+     "by a lock that would otherwise wait for it: its probe (or its reset when it has no "
+     "probe) ends the quarantine when it passes",
+     [](settings& out, const sourced& value) {
+       out.recheck_every = parse_duration(value.value, "recheck interval", value.source);
+     }},
 };
 
 }  // namespace

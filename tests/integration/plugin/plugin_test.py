@@ -375,6 +375,15 @@ class xml_test(plugin_case):
         case = root.find(".//testcase[@name='free_accessor_sees_resource']")
         self.assertEqual(case.get("result"), "skipped")
 
+    def test_a_probe_that_ran_is_on_the_lockable_line_and_in_the_report(self):
+        probed = [dict(RESOURCES[0], health={"probe": ["true"]}), RESOURCES[1]]
+        write_json(self.inventory, probed)
+        result, root = self.read_report(self.flags() + [f"--gtest_filter={PLAIN}"])
+        self.assert_ran(result, PLAIN)
+        self.assertRegex(self.output, r"\[ LOCKABLE \] holding 'r1' \(waited [0-9.]+ s; probe "
+                                      r"passed in [0-9.]+ s\)")
+        self.assertRegex(root.get("lockable_probe"), r"^probe passed in [0-9.]+ s$")
+
 
 class death_test_test(plugin_case):
     def test_threadsafe_death_test_child_takes_no_second_lock(self):

@@ -69,6 +69,21 @@ class ledger_log {
   virtual std::string describe() const = 0;
 };
 
+/// Where a store keeps each resource's health record (see docs/lab-health.md): failed probes and
+/// resets, and quarantine, shared by every process of the pool. A record is one JSON text, written
+/// and read whole; the core gives it its meaning, a store only keeps it.
+class health_records {
+ public:
+  virtual ~health_records() = default;
+  /// The record of resource `id`, or empty when it has none (healthy). Cheap when it has none:
+  /// every lock reads it. Throws `error` (`errc::lock_store`) when the store fails.
+  virtual std::string read(const std::string& id) = 0;
+  /// Replaces the record of `id` by `change(current)` atomically with respect to every other
+  /// `update` of it, in any process; an empty result removes the record. Returns the result.
+  virtual std::string update(const std::string& id,
+                             const std::function<std::string(const std::string&)>& change) = 0;
+};
+
 /// Where locks live: a lock folder on this host, or a server shared by many hosts.
 class lock_store {
  public:
@@ -138,6 +153,10 @@ class lock_store {
     (void)max_size;
     return nullptr;
   }
+
+  /// The store's health records, or null when it keeps none (the default): probes and resets
+  /// still run, but failures are not counted and nothing can be quarantined.
+  virtual std::shared_ptr<health_records> health() { return nullptr; }
 };
 
 }  // namespace gtest_lockable

@@ -90,6 +90,8 @@ struct settings {
   std::optional<std::chrono::duration<double>> hold_on_failure;
   bool ledger = true;                     ///< Record allocations in the usage ledger.
   std::uint64_t ledger_size = 16u << 20;  ///< Bytes of records the ledger keeps.
+  int quarantine_after = 3;  ///< Consecutive failed probes or resets that quarantine a resource.
+  std::chrono::duration<double> recheck_every{600.0};  ///< How often a quarantine is re-checked.
 };
 
 /// How one setting appears in one front end.

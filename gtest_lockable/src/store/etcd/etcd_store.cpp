@@ -14,6 +14,7 @@
 
 #include "gtest_lockable/error.hpp"
 #include "src/store/etcd/client.hpp"
+#include "src/store/etcd/health_keys.hpp"
 #include "src/store/etcd/lease_keeper.hpp"
 #include "src/store/etcd/uri.hpp"
 #include "src/util/json.hpp"
@@ -279,6 +280,16 @@ class etcd_store final : public lock_store {
 
   std::string describe() const override { return "etcd lock server " + shared_->uri.text(); }
 
+  std::shared_ptr<health_records> health() override {
+    std::lock_guard<std::mutex> guard(mutex_);
+    // The store's client, kept alive by `shared_` (an aliasing pointer).
+    if (!health_) {
+      health_ = detail::etcd_health_records(
+          std::shared_ptr<detail::etcd_client>(shared_, &shared_->client), shared_->uri, timeout());
+    }
+    return health_;
+  }
+
  private:
   seconds timeout() const { return shared_->options.timeout; }
 
@@ -317,6 +328,7 @@ class etcd_store final : public lock_store {
   std::mutex mutex_;             // guards spare_ and since_revision_
   std::optional<granted_lease> spare_;
   std::optional<int64_t> since_revision_;  // the last look; `wait` replays releases after it
+  std::shared_ptr<health_records> health_;  // guarded by mutex_
 };
 
 void check_duration(const char* name, seconds value, double min) {

@@ -16,6 +16,7 @@
 
 #include "gtest_lockable/error.hpp"
 #include "gtest_lockable/lock_store.hpp"
+#include "src/store/lock_folder/health_file.hpp"
 #include "src/store/lock_folder/hold_keeper.hpp"
 #include "src/store/lock_folder/ledger_file.hpp"
 #include "src/store/lock_folder/queue.hpp"
@@ -311,6 +312,12 @@ class folder_store final : public lock_store {
     return ledger_;
   }
 
+  std::shared_ptr<health_records> health() override {
+    std::lock_guard<std::mutex> guard(places_mutex_);
+    if (!health_) health_ = detail::folder_health_records(folder_);
+    return health_;
+  }
+
  private:
   // One line per forced release, appended whole, readable by whoever shares the folder.
   void record_forced_release(const lock_status& was, const std::string& user) {
@@ -528,6 +535,7 @@ class folder_store final : public lock_store {
   // could not join the queue (they then wait as if there were none).
   std::unordered_map<std::string, detail::queue_ticket*> places_;
   std::shared_ptr<ledger_log> ledger_;  // guarded by places_mutex_
+  std::shared_ptr<health_records> health_;  // guarded by places_mutex_
 };
 
 }  // namespace

@@ -1,5 +1,5 @@
 // The resource as environment variables, py-lockable style (`ID`, `HOSTNAME`, ...), plus ours.
-#include "cli/export_env.hpp"
+#include "gtest_lockable/internal/resource_env.hpp"
 
 #include <unordered_map>
 #include <unordered_set>
@@ -7,7 +7,7 @@
 #include "gtest_lockable/env.hpp"
 #include "gtest_lockable/internal/json.hpp"
 
-namespace gtest_lockable::cli {
+namespace gtest_lockable::internal {
 namespace {
 
 using nlohmann::json;
@@ -84,4 +84,4 @@ std::vector<std::string> merge_environment(const char* const* environment,
   return out;
 }
 
-}  // namespace gtest_lockable::cli
+}  // namespace gtest_lockable::internal
