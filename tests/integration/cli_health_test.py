@@ -107,6 +107,44 @@ class probe_test(health_case):
         self.assert_released("b1")
 
 
+class defaults_test(health_case):
+    def test_defaults_by_requirement_apply_to_entries_without_their_own(self):
+        # A plain py-lockable inventory (no health fields) and a lab file of defaults.
+        self.write_inventory([board("b1"), board("b2", probe=["true"]),
+                              {"id": "p1", "hostname": HOST, "online": True, "type": "phone"}])
+        defaults = os.path.join(self.dir, "health.json")
+        with open(defaults, "w") as f:
+            json.dump([{"match": "type=board", "probe": ["sh", "-c", "exit 4"]},
+                       {"match": {"type": "phone"}, "reset": ["sh", "-c", "exit 5"]}], f)
+        given = ["--health-defaults", defaults]
+        # b1 takes the board default (its probe fails); b2 keeps its own, which passes.
+        result = self.lock(*given, "--requirements", "id=b1", "--timeout", "0")
+        self.assert_one_error_line(result, 75, "probe failed: b1 (probe exited with status 4")
+        result = self.lock(*given, "--requirements", "id=b2")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        # The phone takes the second default: its reset runs at release.
+        result = self.lock(*given, "--requirements", "id=p1")
+        self.assertIn("reset", result.stderr)
+        status = self.status()
+        self.assertIn("reset exited with status 5", status["p1"]["health"])
+        # Without the file, nothing of it applies.
+        result = self.lock("--requirements", "id=b1")
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_a_bad_defaults_file_is_one_line_naming_it(self):
+        defaults = os.path.join(self.dir, "health.json")
+        for text, why in (("{", "is not valid JSON"),
+                          ('{"match": "type=board"}', "not a JSON array"),
+                          ('[{"probe": ["true"]}]', 'item 1: no "match"'),
+                          ('[{"match": "type=board", "probe": "true"}]', "item 1:")):
+            with open(defaults, "w") as f:
+                f.write(text)
+            result = self.lock("--health-defaults", defaults)
+            self.assert_one_error_line(result, 64, defaults, why)
+        result = self.lock("--health-defaults", os.path.join(self.dir, "missing.json"))
+        self.assert_one_error_line(result, 64, "cannot read health defaults")
+
+
 class reset_test(health_case):
     def test_a_1s_reset_runs_between_two_holders_while_the_lock_stays_held(self):
         reset = ("import os, time\n"

@@ -31,6 +31,8 @@ inline constexpr const char* hold_on_failure = "LOCKABLE_HOLD_ON_FAILURE";
 inline constexpr const char* quarantine_after = "LOCKABLE_QUARANTINE_AFTER";
 /// How often a quarantined resource may be checked again.
 inline constexpr const char* recheck_every = "LOCKABLE_RECHECK_EVERY";
+/// A file of probes and resets for inventory entries by requirement (`--health-defaults`).
+inline constexpr const char* health_defaults = "LOCKABLE_HEALTH_DEFAULTS";
 
 // How http(s) inventories are fetched (`http_options_from_env()`, see docs/http.md).
 inline constexpr const char* http_token = "LOCKABLE_HTTP_TOKEN";  ///< Bearer token.

@@ -137,6 +137,12 @@ struct options {
   /// How often a lock call that would wait may check an automatically quarantined resource
   /// again (its probe, or its reset when it has no probe); a pass ends the quarantine.
   seconds recheck_every{600.0};
+  /// Probes and resets for the entries without a `health` field of their own: a JSON array of
+  /// `{"match": requirements, "probe": [argv], "reset": [argv], "timeout": s}`, the first whose
+  /// requirements an entry matches applies (see docs/lab-health.md). Null: none.
+  nlohmann::json health_defaults;
+  /// Where `health_defaults` came from, for messages (a file name).
+  std::string health_defaults_source = "(options)";
 };
 
 /// How a lock call goes about it, beyond what it locks and how long it waits.

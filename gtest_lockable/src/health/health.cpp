@@ -11,6 +11,7 @@
 #include "gtest_lockable/internal/health.hpp"
 #include "gtest_lockable/internal/resource_env.hpp"
 #include "gtest_lockable/inventory.hpp"
+#include "gtest_lockable/requirements.hpp"
 #include "src/util/json.hpp"
 #include "src/util/time_format.hpp"
 #include "src/util/user.hpp"
@@ -248,10 +249,55 @@ void reset_task::run() noexcept {
   }
 }
 
+std::vector<health_default> parse_health_defaults(const json& defaults,
+                                                  const std::string& source) {
+  const auto bad = [&](std::size_t i, const std::string& why) {
+    throw error(errc::invalid_argument, "health defaults " + source + ", item " +
+                                            std::to_string(i + 1) + ": " + why +
+                                            " (each item: {\"match\": requirements, \"probe\": "
+                                            "[argv], \"reset\": [argv], \"timeout\": s})");
+  };
+  if (!defaults.is_array()) {
+    throw error(errc::invalid_argument,
+                "health defaults " + source +
+                    ": not a JSON array of {\"match\", \"probe\", \"reset\", \"timeout\"}");
+  }
+  std::vector<health_default> out;
+  for (std::size_t i = 0; i < defaults.size(); ++i) {
+    const json& item = defaults[i];
+    if (!item.is_object() || !item.contains("match")) bad(i, "no \"match\"");
+    health_default d;
+    try {
+      const json& match = item["match"];
+      d.match = std::make_shared<const query>(
+          match.is_string() ? parse_requirements(match.get<std::string>()) : match);
+      json spec = item;
+      spec.erase("match");
+      auto parsed = health_spec_of(json{{health_field, spec}}, "default " + std::to_string(i + 1));
+      d.spec = std::move(*parsed);
+    } catch (const error& e) {
+      bad(i, e.what());
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::optional<health_spec> health_spec_for(const json& entry, const std::string& id,
+                                           const health_policy& policy) {
+  if (!policy.defaults || (entry.is_object() && entry.contains(health_field))) {
+    return health_spec_of(entry, id);
+  }
+  for (const health_default& d : *policy.defaults) {
+    if (d.match->matches(entry)) return d.spec;
+  }
+  return std::nullopt;
+}
+
 bool health_gate::admit(const std::string& id, const json& entry, const std::string& alloc_id,
                         std::string& note) {
   const health_record record = records_ ? parse_health_record(records_->read(id)) : health_record{};
-  const std::optional<health_spec> spec = health_spec_of(entry, id);
+  const std::optional<health_spec> spec = health_spec_for(entry, id, policy_);
   if (record.quarantined) {
     const bool has_check = spec && (!spec->probe.empty() || !spec->reset.empty());
     refusal& r = refused_[id];

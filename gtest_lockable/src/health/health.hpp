@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "gtest_lockable/extend/lock_store.hpp"
+#include "gtest_lockable/query.hpp"
 #include "src/health/check_command.hpp"
 
 namespace gtest_lockable::detail {
@@ -33,13 +34,33 @@ struct health_spec {
 /// when it is malformed.
 std::optional<health_spec> health_spec_of(const nlohmann::json& entry, const std::string& id);
 
+/// A probe and reset for the entries that match a requirement and have no `health` field of their
+/// own (`options::health_defaults`).
+struct health_default {
+  std::shared_ptr<const query> match;
+  health_spec spec;
+};
+
+/// Parses `defaults`, a JSON array of `{"match": requirements, "probe": [...], "reset": [...],
+/// "timeout": s}` read from `source` (named in messages). Throws `error`
+/// (`errc::invalid_argument`) naming the source, the item and what is wrong.
+std::vector<health_default> parse_health_defaults(const nlohmann::json& defaults,
+                                                  const std::string& source);
+
 /// What the health settings say: after how many consecutive failures a resource is quarantined,
 /// and how often a quarantined one may be checked again.
 struct health_policy {
   int quarantine_after = 3;
   std::chrono::duration<double> recheck_every{600.0};
   std::string host;  ///< This host, for "by" in records.
+  /// Probes and resets of entries without their own, first match wins; may be null.
+  std::shared_ptr<const std::vector<health_default>> defaults;
 };
+
+/// The probe and reset of `entry`: its own `health` field, else the first of `policy.defaults`
+/// whose requirements it matches, else none. Throws as `health_spec_of`.
+std::optional<health_spec> health_spec_for(const nlohmann::json& entry, const std::string& id,
+                                           const health_policy& policy);
 
 /// A resource's health record as the lock store keeps it (one JSON text).
 struct health_record {

@@ -196,15 +196,18 @@ struct lockable::impl {
   int quarantine_after = 3;
   seconds recheck_every{600.0};
 
+  std::shared_ptr<const std::vector<detail::health_default>> health_defaults;
+
   detail::health_policy health_policy() const {
-    return detail::health_policy{quarantine_after, recheck_every, hostname};
+    return detail::health_policy{quarantine_after, recheck_every, hostname, health_defaults};
   }
 
   // The allocations of a request get their resets, run when each is released.
   void attach_resets(std::vector<allocation>& out, const std::shared_ptr<health_records>& records,
                      const candidate_set& found) const {
     for (allocation& a : out) {
-      auto spec = detail::health_spec_of(*found.entry_of.at(a.resource_id_), a.resource_id_);
+      auto spec = detail::health_spec_for(*found.entry_of.at(a.resource_id_), a.resource_id_,
+                                          health_policy());
       if (!spec || spec->reset.empty()) continue;
       auto task = std::make_shared<detail::reset_task>();
       task->records = records;
@@ -478,6 +481,10 @@ lockable::lockable(options opts) : impl_(std::make_unique<impl>()) {
                                             ": give seconds from 0 up");
   }
   impl_->quarantine_after = opts.quarantine_after;
+  if (!opts.health_defaults.is_null()) {
+    impl_->health_defaults = std::make_shared<const std::vector<detail::health_default>>(
+        detail::parse_health_defaults(opts.health_defaults, opts.health_defaults_source));
+  }
   impl_->recheck_every = opts.recheck_every;
 }
 
@@ -536,7 +543,7 @@ std::vector<lock_status> lockable::status(const json& requirements) {
     const std::string text = records ? records->read(id) : std::string();
     std::optional<detail::health_spec> spec;
     try {
-      spec = detail::health_spec_of(resource, id);
+      spec = detail::health_spec_for(resource, id, impl_->health_policy());
     } catch (const error& e) {
       out.back().health = e.what();
     }

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "gtest_lockable/error.hpp"
@@ -134,6 +136,23 @@ lockable make_lockable(const settings& s, lockable_hooks hooks) {
   opts.ledger_size = s.ledger_size;
   opts.quarantine_after = s.quarantine_after;
   opts.recheck_every = s.recheck_every;
+  if (!s.health_defaults.value.empty()) {
+    const std::string& path = s.health_defaults.value;
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    if (in) text << in.rdbuf();
+    if (!in) {
+      throw error(errc::invalid_argument, "cannot read health defaults '" + path + "' (from " +
+                                              s.health_defaults.source +
+                                              "): check the path and its permissions");
+    }
+    opts.health_defaults = nlohmann::json::parse(text.str(), nullptr, false);
+    if (opts.health_defaults.is_discarded()) {
+      throw error(errc::invalid_argument, "health defaults '" + path + "' (from " +
+                                              s.health_defaults.source + ") is not valid JSON");
+    }
+    opts.health_defaults_source = "'" + path + "'";
+  }
   return lockable(std::move(opts));
 }
 

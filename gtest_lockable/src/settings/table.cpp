@@ -226,6 +226,14 @@ const std::vector<setting_spec> specs = {
      [](settings& out, const sourced& value) {
        out.recheck_every = parse_duration(value.value, "recheck interval", value.source);
      }},
+    {"health_defaults",
+     env::health_defaults,
+     {"--health-defaults", "FILE", none, nullptr},
+     {"--lockable_health_defaults", "FILE", none, nullptr},
+     "probes and resets for the inventory entries without a health field of their own: a JSON "
+     "array of {\"match\": requirements, \"probe\": [argv], \"reset\": [argv], \"timeout\": s}, "
+     "the first whose requirements an entry matches applies (see docs/lab-health.md)",
+     [](settings& out, const sourced& value) { out.health_defaults = value; }},
 };
 
 }  // namespace

@@ -92,6 +92,7 @@ struct settings {
   std::uint64_t ledger_size = 16u << 20;  ///< Bytes of records the ledger keeps.
   int quarantine_after = 3;  ///< Consecutive failed probes or resets that quarantine a resource.
   std::chrono::duration<double> recheck_every{600.0};  ///< How often a quarantine is re-checked.
+  sourced health_defaults;  ///< File of probes and resets by requirement; empty: none.
 };
 
 /// How one setting appears in one front end.
