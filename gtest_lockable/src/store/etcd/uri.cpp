@@ -13,7 +13,8 @@ namespace gtest_lockable::detail {
 namespace {
 
 constexpr std::string_view scheme = "etcd://";
-constexpr const char* uri_form = "etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX][?ttl=S&timeout=S]";
+constexpr const char* uri_form =
+    "etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX][?ttl=S&timeout=S&retention=S]";
 
 [[noreturn]] void bad_uri(const std::string& uri, const std::string& why) {
   throw error(errc::invalid_argument,
@@ -91,15 +92,26 @@ void parse_parameters(const std::string& uri, const std::string& query, etcd_uri
     start = end + 1;
     const auto eq = part.find('=');
     const std::string name = part.substr(0, eq);
-    std::optional<double>* slot = name == "ttl"       ? &out.ttl
-                                  : name == "timeout" ? &out.timeout
-                                                      : nullptr;
+    std::optional<double>* slot = name == "ttl"         ? &out.ttl
+                                  : name == "timeout"   ? &out.timeout
+                                  : name == "retention" ? &out.retention
+                                                        : nullptr;
     if (slot == nullptr) {
-      bad_uri(uri, "unknown parameter '" + name + "' (known: ttl, timeout)");
+      bad_uri(uri, "unknown parameter '" + name + "' (known: ttl, timeout, retention)");
     }
     const std::string value = eq == std::string::npos ? "" : part.substr(eq + 1);
     char* rest = nullptr;
-    const double number = value.empty() ? NAN : std::strtod(value.c_str(), &rest);
+    double number = value.empty() ? NAN : std::strtod(value.c_str(), &rest);
+    // Seconds, or a number with a unit as durations elsewhere: 90s, 15m, 2h, 7d.
+    if (!std::isnan(number) && rest != nullptr && *rest != '\0' && rest[1] == '\0') {
+      const char unit = *rest;
+      const double scale = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600
+                                                 : unit == 'd' ? 86400 : 0;
+      if (scale > 0) {
+        number *= scale;
+        ++rest;
+      }
+    }
     if (std::isnan(number) || *rest != '\0') {
       bad_uri(uri, "parameter " + name + " needs a number of seconds, not '" + value + "'");
     }
@@ -126,6 +138,9 @@ std::string etcd_uri::text() const {
   out += prefix;
   if (ttl) out += "?ttl=" + number_text(*ttl);
   if (timeout) out += std::string(ttl ? "&" : "?") + "timeout=" + number_text(*timeout);
+  if (retention) {
+    out += std::string(ttl || timeout ? "&" : "?") + "retention=" + number_text(*retention);
+  }
   return out;
 }
 

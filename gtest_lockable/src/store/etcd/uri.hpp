@@ -1,4 +1,4 @@
-// The etcd lock server URI: `etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX][?ttl=S&timeout=S]`.
+// The etcd lock server URI: `etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX][?ttl=S&timeout=S&retention=S]`.
 #pragma once
 
 #include <optional>
@@ -21,6 +21,7 @@ struct etcd_uri {
   std::string prefix = "/gtest_lockable/locks";  ///< Without a trailing slash.
   std::optional<double> ttl;                     ///< `ttl=`: lease TTL in seconds.
   std::optional<double> timeout;                 ///< `timeout=`: request budget in seconds.
+  std::optional<double> retention;               ///< `retention=`: the ledger's, in seconds.
   /// The URI again, normalized (explicit ports, prefix, parameters as given), for messages.
   std::string text() const;
 };
