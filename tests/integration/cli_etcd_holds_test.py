@@ -93,6 +93,19 @@ class etcd_priorities_test(etcd_case):
                              "priority 5, the two of priority 1 as they came, then priority 0")
         self.assertEqual(self.tickets(), [], "every waiter left the queue")
 
+    def test_a_killed_waiter_of_this_host_holds_nobody_back(self):
+        holder = self.hold("b1")
+        waiter = self.start(self.server_args("--timeout", "30", "--requirements", "id=b1", "--",
+                                             "true"))
+        self.wait_for(lambda: len(self.tickets()) == 1, "the waiter's ticket")
+        waiter.send_signal(signal.SIGKILL)
+        waiter.wait(HANG_GUARD)
+        holder.stdin.close()
+        self.assertEqual(holder.wait(HANG_GUARD), 0)
+        self.assertEqual(len(self.tickets()), 1, "its ticket lives on until its lease expires")
+        result = self.lock_now()
+        self.assertEqual(result.returncode, 0, result.stderr)
+
     @unittest.skipUnless(os.environ.get("LOCK_TOOL"), "needs LOCK_TOOL")
     def test_a_higher_priority_passes_only_those_that_came_less_than_its_head_start_before(self):
         # With a step of 1 s, priority 2 counts as 2 s of waiting: a priority-2 waiter that comes

@@ -43,6 +43,21 @@ TEST(etcd_uri_test, parameters_set_the_ttl_and_timeout) {
   EXPECT_THROW(etcd_lock_store("etcd://h?timeout=0"), error);
 }
 
+TEST(etcd_uri_test, the_ledger_retention_takes_seconds_or_a_unit) {
+  EXPECT_EQ(described("etcd://h:1/x?retention=7d"),
+            "etcd lock server etcd://h:1/x?retention=604800");
+  EXPECT_EQ(described("etcd://h:1/x?ttl=3&retention=90m"),
+            "etcd lock server etcd://h:1/x?ttl=3&retention=5400");
+  try {
+    etcd_lock_store("etcd://h?retention=400d");
+    ADD_FAILURE() << "accepted a retention of 400 days";
+  } catch (const error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "invalid etcd ledger retention of 3.456e+07 s: give a number of seconds from 2 to "
+              "32000000");
+  }
+}
+
 TEST(etcd_uri_test, malformed_uris_are_refused_with_the_reason) {
   const std::pair<const char*, const char*> cases[] = {
       {"http://h:2379", "it must start with etcd://"},
@@ -60,9 +75,9 @@ TEST(etcd_uri_test, malformed_uris_are_refused_with_the_reason) {
       {"etcd://h/a b", "prefix '/a b' has odd characters"},
       {"etcd://h/a//b", "prefix '/a//b' has odd characters"},
       {"etcd://h/a/../b", "prefix '/a/../b' has odd characters"},
-      {"etcd://h/a?x=1", "unknown parameter 'x' (known: ttl, timeout)"},
+      {"etcd://h/a?x=1", "unknown parameter 'x' (known: ttl, timeout, retention)"},
       {"etcd://h?ttl", "parameter ttl needs a number of seconds, not ''"},
-      {"etcd://h?ttl=3s", "parameter ttl needs a number of seconds, not '3s'"},
+      {"etcd://h?ttl=3x", "parameter ttl needs a number of seconds, not '3x'"},
       {"etcd://h?timeout=nan", "parameter timeout needs a number of seconds, not 'nan'"},
   };
   for (const auto& [uri, reason] : cases) {
@@ -75,7 +90,7 @@ TEST(etcd_uri_test, malformed_uris_are_refused_with_the_reason) {
       EXPECT_EQ(what.rfind(std::string("invalid lock server URI '") + uri + "': ", 0), 0u) << what;
       EXPECT_NE(what.find(reason), std::string::npos) << what;
       EXPECT_NE(
-          what.find("(expected etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX][?ttl=S&timeout=S])"),
+          what.find("(expected etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX][?ttl=S&timeout=S&retention=S])"),
           std::string::npos)
           << what;
     }

@@ -7,9 +7,11 @@
 // key to a lease of the hold's length. See docs/stores.md (the etcd lock store), docs/holds.md.
 #include "gtest_lockable/etcd_store.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -47,6 +49,26 @@ constexpr seconds min_failed_wait{0.5};
 constexpr int queue_attempts = 4;
 
 steady::duration to_steady(seconds s) { return std::chrono::duration_cast<steady::duration>(s); }
+
+// This boot of this machine: a ticket that names it and a dead PID belongs to a waiter that
+// ended without leaving the line (a signal ends a waiting `lockable` at once, from its handler).
+const std::string& boot_id() {
+  static const std::string id = [] {
+    std::string text;
+    if (FILE* f = std::fopen("/proc/sys/kernel/random/boot_id", "re")) {
+      char line[64] = {};
+      if (std::fgets(line, sizeof line, f) != nullptr) text = line;
+      std::fclose(f);
+    }
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    return text;
+  }();
+  return id;
+}
+
+bool pid_alive(long pid) {
+  return pid > 0 && pid <= INT32_MAX && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+}
 
 double epoch_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
@@ -169,6 +191,7 @@ struct ticket {
   long pid = 0;
   std::string host;
   std::string since;
+  std::string boot;  // the boot id of its machine
 };
 
 std::vector<ticket> tickets_in(const json& kvs, std::size_t prefix_size) {
@@ -189,6 +212,9 @@ std::vector<ticket> tickets_in(const json& kvs, std::size_t prefix_size) {
     t.pid = pid.is_number_integer() ? pid.get<long>() : 0;
     t.host = detail::json_string(json_field(value, "host"));
     t.since = detail::json_string(json_field(value, "since"));
+    t.boot = detail::json_string(json_field(value, "boot"));
+    // A waiter of this machine that is gone holds nobody back; its lease expires by itself.
+    if (!t.boot.empty() && t.boot == boot_id() && !pid_alive(t.pid)) continue;
     out.push_back(std::move(t));
   }
   std::sort(out.begin(), out.end(), [](const ticket& a, const ticket& b) { return a.name < b.name; });
@@ -358,6 +384,7 @@ class etcd_store final : public lock_store {
                         {"priority", owner.priority},
                         {"pid", static_cast<long>(::getpid())},
                         {"host", owner.host},
+                        {"boot", boot_id()},
                         {"since", detail::utc_now_iso8601()}};
     const json put = {{"key", base64_encode(shared_->queue_prefix() + name)},
                       {"value", base64_encode(detail::json_text(value))},
@@ -687,9 +714,9 @@ class etcd_store final : public lock_store {
 void check_duration(const char* name, seconds value, double min, double max = 1e6) {
   if (!std::isfinite(value.count()) || value.count() < min || value.count() > max) {
     char text[160];
-    std::snprintf(text, sizeof text,
-                  "invalid etcd %s of %g s: give a number of seconds from %g to %g", name,
-                  value.count(), min, max);
+    std::snprintf(text, sizeof text, "invalid etcd %s of %g s: give a number of seconds from %g %s",
+                  name, value.count(), min,
+                  max > 1e6 ? ("to " + std::to_string(static_cast<long>(max))).c_str() : "up");
     throw error(errc::invalid_argument, text);
   }
 }
