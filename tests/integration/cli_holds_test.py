@@ -185,6 +185,18 @@ class hold_ledger_test(holds_case):
         self.assertLess(record["hold"], 5)
 
 
+    def test_a_ledger_that_cannot_be_written_is_one_warning_and_the_hold_is_made(self):
+        os.makedirs(self.locks)
+        with open(os.path.join(self.locks, ".lockable-ledger"), "w") as f:
+            f.write("not a folder")
+        result = self.make_hold("--for", "1h", "--quiet")
+        lines = result.stderr.splitlines()
+        self.assertEqual(len(lines), 1, result.stderr)
+        self.assertTrue(lines[0].startswith("lockable: warning: "), lines[0])
+        self.assertIn("locking goes on without the ledger", lines[0])
+        self.assertEqual(self.status()["b1"]["state"], "held")
+
+
 class hostile_test(holds_case):
     def test_bad_values_get_one_line_and_a_documented_status_and_lock_nothing(self):
         cases = [
