@@ -71,8 +71,7 @@ bool pid_alive(long pid) {
 }
 
 double epoch_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 using detail::etcd_shared;
@@ -217,7 +216,8 @@ std::vector<ticket> tickets_in(const json& kvs, std::size_t prefix_size) {
     if (!t.boot.empty() && t.boot == boot_id() && !pid_alive(t.pid)) continue;
     out.push_back(std::move(t));
   }
-  std::sort(out.begin(), out.end(), [](const ticket& a, const ticket& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(),
+            [](const ticket& a, const ticket& b) { return a.name < b.name; });
   return out;
 }
 
@@ -396,8 +396,8 @@ class etcd_store final : public lock_store {
       throw;
     }
     // The ticket lives while this process renews its lease: a killed waiter's goes after the TTL.
-    auto held = std::make_shared<detail::held_lease>(lease.id, lease.ttl,
-                                                     std::vector<std::string>{});
+    auto held =
+        std::make_shared<detail::held_lease>(lease.id, lease.ttl, std::vector<std::string>{});
     shared_->keeper.add(held, lease.confirmed);
     places_[owner.alloc_id] = name;
     return std::make_unique<place_in_line>(*this, owner.alloc_id, lease.id);
@@ -489,16 +489,15 @@ class etcd_store final : public lock_store {
                         {"ledger", !hold.ledger_head.empty()}};
     const std::string key = base64_encode(shared_->key_of(id));
     // Only while the key is still our lock: a lock lost meanwhile is no hold.
-    const json txn = {
-        {"compare",
-         {{{"target", "CREATE"},
-           {"key", key},
-           {"create_revision", std::to_string(mine->revision())}}}},
-        {"success",
-         {{{"request_put",
-            {{"key", key},
-             {"value", base64_encode(detail::json_text(value))},
-             {"lease", std::to_string(lease)}}}}}}};
+    const json txn = {{"compare",
+                       {{{"target", "CREATE"},
+                         {"key", key},
+                         {"create_revision", std::to_string(mine->revision())}}}},
+                      {"success",
+                       {{{"request_put",
+                          {{"key", key},
+                           {"value", base64_encode(detail::json_text(value))},
+                           {"lease", std::to_string(lease)}}}}}}};
     json reply;
     try {
       reply = shared_->client.call_ok("/v3/kv/txn", txn, timeout(),
@@ -509,8 +508,8 @@ class etcd_store final : public lock_store {
     }
     if (json_field(reply, "succeeded") != true) {
       shared_->revoke(lease, timeout());
-      throw error(errc::lock_store, describe() + " lost the lock of '" + id +
-                                        "' before it became a hold");
+      throw error(errc::lock_store,
+                  describe() + " lost the lock of '" + id + "' before it became a hold");
     }
     mine->detach();
     if (hold.ledger_head.empty()) return;
@@ -530,8 +529,8 @@ class etcd_store final : public lock_store {
                                                "read the lock of '" + id + "'");
     const auto& kvs = json_field(found, "kvs");
     if (!kvs.is_array() || kvs.empty()) {
-      throw error(errc::not_held, "'" + id + "' is not held (" + describe() +
-                                      "): there is no hold to release");
+      throw error(errc::not_held,
+                  "'" + id + "' is not held (" + describe() + "): there is no hold to release");
     }
     lock_status was;
     was.resource_id = id;
@@ -547,13 +546,14 @@ class etcd_store final : public lock_store {
                       "'s: only its owner may release it; add --force to release it anyway "
                       "(recorded)");
     }
-    const json txn = {{"compare",
-                       {{{"target", "MOD"},
-                         {"key", key},
-                         {"mod_revision", detail::json_string(json_field(kvs[0], "mod_revision"))}}}},
-                      {"success", {{{"request_delete_range", {{"key", key}}}}}}};
-    const json reply = shared_->client.call_ok("/v3/kv/txn", txn, timeout(),
-                                               "release the hold of '" + id + "'");
+    const json txn = {
+        {"compare",
+         {{{"target", "MOD"},
+           {"key", key},
+           {"mod_revision", detail::json_string(json_field(kvs[0], "mod_revision"))}}}},
+        {"success", {{{"request_delete_range", {{"key", key}}}}}}};
+    const json reply =
+        shared_->client.call_ok("/v3/kv/txn", txn, timeout(), "release the hold of '" + id + "'");
     if (json_field(reply, "succeeded") != true) {
       throw error(errc::not_held, "the hold of '" + id +
                                       "' changed while it was being released: look at "
@@ -565,8 +565,8 @@ class etcd_store final : public lock_store {
     const json value = value_of(kvs[0]);
     if (json_field(value, "ledger") == true) {
       try {
-        ledger(0)->append(detail::released_hold_record(was.holder.alloc_id, id, epoch_now(), user,
-                                                       forced));
+        ledger(0)->append(
+            detail::released_hold_record(was.holder.alloc_id, id, epoch_now(), user, forced));
       } catch (...) {  // its planned end stays
       }
     }
@@ -702,7 +702,7 @@ class etcd_store final : public lock_store {
 
   std::shared_ptr<etcd_shared> shared_;
   detail::etcd_client watcher_;  // its own connection: a watch blocks it for a while
-  std::mutex mutex_;  // guards spare_, since_revision_, places_, next_hold_end_
+  std::mutex mutex_;             // guards spare_, since_revision_, places_, next_hold_end_
   std::optional<granted_lease> spare_;
   std::optional<int64_t> since_revision_;  // the last look; `wait` replays releases after it
   std::unordered_map<std::string, std::string> places_;  // alloc id -> its ticket's name

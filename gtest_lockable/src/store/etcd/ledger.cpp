@@ -25,8 +25,7 @@ using seconds = std::chrono::duration<double>;
 constexpr int page_size = 500;
 
 double epoch_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 class etcd_ledger_log final : public ledger_log {
@@ -66,9 +65,8 @@ class etcd_ledger_log final : public ledger_log {
     std::string text;
     while (true) {
       const json reply = shared_->client.call_ok(
-          "/v3/kv/range",
-          {{"key", base64_encode(from)}, {"range_end", end}, {"limit", page_size}}, timeout(),
-          "read the ledger under " + prefix);
+          "/v3/kv/range", {{"key", base64_encode(from)}, {"range_end", end}, {"limit", page_size}},
+          timeout(), "read the ledger under " + prefix);
       const auto& kvs = json_field(reply, "kvs");
       text.clear();
       std::string last;
