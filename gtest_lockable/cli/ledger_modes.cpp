@@ -103,6 +103,9 @@ json record_json(const ledger_record& r) {
   if (!req.is_discarded()) out["requirements"] = req;
   out["ended"] = r.ended ? json(time_text(*r.ended)) : json(nullptr);
   out["hold"] = r.hold >= 0 ? json(r.hold) : json(nullptr);
+  if (r.as_hold) out["as_hold"] = true;
+  if (!r.released_by.empty()) out["released_by"] = r.released_by;
+  if (r.forced) out["forced"] = true;
   if (r.result.exit_status) out["exit"] = *r.result.exit_status;
   if (r.result.signal) out["signal"] = *r.result.signal;
   if (r.result.passed) out["passed"] = *r.result.passed;

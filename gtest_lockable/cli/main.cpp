@@ -70,6 +70,35 @@ int report_lost(lost_notice& notice, const allocation& held, const run_result* r
   return exit_code::lock_lost;
 }
 
+// A lock taken as the command's modes take it, and what stopped it.
+struct locked {
+  lockable locker;
+  allocation held;
+  int interrupted_by = 0;  // a signal that came as the lock was taken: stop rather than go on
+};
+
+// Waits for `requirements` as --timeout and --priority say, giving up on SIGINT, SIGTERM or
+// SIGHUP (`signals`), telling of the wait unless --quiet and of ledger warnings always. With
+// `notice`, a lock server's lost lease is recorded there and wakes `signals`.
+locked lock_interruptibly(const cli_options& opts, const nlohmann::json& requirements,
+                          signal_pipe& signals, const std::shared_ptr<lost_notice>& notice) {
+  internal::lockable_hooks hooks;
+  if (notice) hooks.etcd = lost_lock_reporting(notice);
+  hooks.wrap_store = [&signals](std::shared_ptr<lock_store> store) {
+    return interruptible(std::move(store), signals);
+  };
+  if (!opts.quiet) hooks.on_wait = say;
+  hooks.on_warning = say;  // a ledger that cannot be written: said even with --quiet
+  locked out{internal::make_lockable(opts, std::move(hooks)), {}, 0};
+  lock_request request;
+  request.priority = opts.priority;
+  out.held = out.locker.lock(requirements, opts.timeout, request);
+  if (const auto event = signals.next(0); event && !event->lock_lost()) {
+    out.interrupted_by = event->number;
+  }
+  return out;
+}
+
 int run_mode(const cli_options& opts) {
   // Declared first, so that the lock store's thread (which writes to the pipe) ends before it.
   signal_pipe signals;
@@ -82,21 +111,9 @@ int run_mode(const cli_options& opts) {
     return missing->exit_status;
   }
 
-  internal::lockable_hooks hooks;
-  hooks.etcd = lost_lock_reporting(notice);
-  hooks.wrap_store = [&signals](std::shared_ptr<lock_store> store) {
-    return interruptible(std::move(store), signals);
-  };
-  if (!opts.quiet) hooks.on_wait = say;
-  hooks.on_warning = say;  // a ledger that cannot be written: said even with --quiet
-  lockable locker = internal::make_lockable(opts, std::move(hooks));
-  lock_request request;
-  request.priority = opts.priority;
-  allocation held = locker.lock(requirements, opts.timeout, request);
-  // A signal that came as the lock was taken: stop here rather than start the command.
-  if (const auto event = signals.next(0); event && !event->lock_lost()) {
-    return exit_code::signal_base + event->number;
-  }
+  locked taken = lock_interruptibly(opts, requirements, signals, notice);
+  if (taken.interrupted_by) return exit_code::signal_base + taken.interrupted_by;
+  allocation& held = taken.held;
   if (!held.held()) return report_lost(*notice, held, nullptr);
 
   if (!opts.quiet) {
@@ -141,21 +158,12 @@ int hold_mode(const cli_options& opts) {
     requirements["id"] = opts.command.front();
   }
   check_hold_request(opts.hold_for, opts.note);
-  internal::lockable_hooks hooks;
-  hooks.wrap_store = [&signals](std::shared_ptr<lock_store> store) {
-    return interruptible(std::move(store), signals);
-  };
-  if (!opts.quiet) hooks.on_wait = say;
-  lockable locker = internal::make_lockable(opts, std::move(hooks));
-  lock_request request;
-  request.priority = opts.priority;
-  allocation held = locker.lock(requirements, opts.timeout, request);
-  if (const auto event = signals.next(0); event && !event->lock_lost()) {
-    return exit_code::signal_base + event->number;
-  }
+  locked taken = lock_interruptibly(opts, requirements, signals, nullptr);
+  if (taken.interrupted_by) return exit_code::signal_base + taken.interrupted_by;
+  allocation& held = taken.held;
   const std::string id = held.resource_id();
-  locker.hold(held, opts.hold_for, opts.note);
-  const lock_status now = locker.store().status(id);
+  taken.locker.hold(held, opts.hold_for, opts.note);
+  const lock_status now = taken.locker.store().status(id);
   if (!opts.quiet) {
     say("holding " + id + " until " + now.holder.hold_until + " (hold of " + now.holder.user +
         (opts.note.empty() ? "" : ": '" + opts.note + "'") + "); lockable --release " + id +

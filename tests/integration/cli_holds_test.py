@@ -158,6 +158,45 @@ class hold_test(holds_case):
         self.assertNotEqual(record["by"], "root")
 
 
+class hold_ledger_test(holds_case):
+    def history(self):
+        result = self.run_lockable(self.args("--history", "--json"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return json.loads(result.stdout)
+
+    def test_a_hold_is_recorded_with_its_length_when_its_keeper_ends_it(self):
+        self.make_hold("--for", "1", "--note", "expires")
+        [record] = self.history()
+        self.assertEqual(record["ending"], "held", "no end record while the hold lasts")
+        self.wait_for(lambda: not os.path.exists(self.lock_file("b1")), "the end of the hold")
+        self.wait_for(lambda: self.history()[0]["ending"] == "released", "the keeper's record")
+        [record] = self.history()
+        self.assertEqual((record["outcome"], record["as_hold"]), ("hold", True))
+        self.assertAlmostEqual(record["hold"], 1.0, delta=0.2)
+
+    def test_a_released_hold_is_recorded_with_its_length(self):
+        self.make_hold("--for", "1h")
+        time.sleep(0.3)  # the length of the hold that the ledger should show
+        self.assertEqual(self.run_lockable(self.args("--release", "b1")).returncode, 0)
+        self.wait_for(lambda: self.history()[0]["ending"] == "released", "the keeper's record")
+        [record] = self.history()
+        self.assertEqual(record["outcome"], "hold")
+        self.assertGreater(record["hold"], 0.25)
+        self.assertLess(record["hold"], 5)
+
+
+    def test_a_ledger_that_cannot_be_written_is_one_warning_and_the_hold_is_made(self):
+        os.makedirs(self.locks)
+        with open(os.path.join(self.locks, ".lockable-ledger"), "w") as f:
+            f.write("not a folder")
+        result = self.make_hold("--for", "1h", "--quiet")
+        lines = result.stderr.splitlines()
+        self.assertEqual(len(lines), 1, result.stderr)
+        self.assertTrue(lines[0].startswith("lockable: warning: "), lines[0])
+        self.assertIn("locking goes on without the ledger", lines[0])
+        self.assertEqual(self.status()["b1"]["state"], "held")
+
+
 class hostile_test(holds_case):
     def test_bad_values_get_one_line_and_a_documented_status_and_lock_nothing(self):
         cases = [

@@ -1,6 +1,7 @@
 """A throw-away etcd server on 127.0.0.1 for the Python integration tests: ephemeral ports, a
 temporary data folder, stopped by PID. The C++ tests have the same in tests/support/etcd_server.
 """
+import base64
 import json
 import os
 import shutil
@@ -82,6 +83,31 @@ class etcd_server:
     def uri(self, prefix="/test/locks", **params):
         query = "&".join("%s=%s" % item for item in params.items())
         return "etcd://127.0.0.1:%d%s%s" % (self.client_port, prefix, "?" + query if query else "")
+
+    def call(self, path, body):
+        """POSTs `body` (JSON) to the v3 gateway and returns its JSON answer."""
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        request = urllib.request.Request("http://127.0.0.1:%d%s" % (self.client_port, path),
+                                         json.dumps(body).encode())
+        with opener.open(request, timeout=START_GUARD) as answer:
+            return json.load(answer)
+
+    def keys(self, prefix):
+        """The keys that start with `prefix`, in order, with their entries (value decoded)."""
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        encode = lambda text: base64.b64encode(text.encode()).decode()
+        answer = self.call("/v3/kv/range", {"key": encode(prefix), "range_end": encode(end)})
+        out = []
+        for kv in answer.get("kvs", []):
+            kv["key"] = base64.b64decode(kv["key"]).decode()
+            kv["value"] = base64.b64decode(kv.get("value", "")).decode()
+            out.append(kv)
+        return out
+
+    def lease_ttl(self, lease):
+        """The TTL that lease `lease` was granted, and what is left of it (seconds)."""
+        answer = self.call("/v3/lease/timetolive", {"ID": lease})
+        return int(answer.get("grantedTTL", 0)), int(answer.get("TTL", -1))
 
     def stop(self, number=signal.SIGKILL):
         """Stops etcd by PID (SIGKILL by default: it vanishes as in a crash) and reaps it."""

@@ -2,7 +2,7 @@
 // "<resource id> <held ns> <releasing ns> <pid>\n" (CLOCK_MONOTONIC, shared by all processes on the
 // host) to --log for every hold, so an independent checker can look for overlaps.
 //
-//   lock_tool --resources F --lock-folder D [--hostname H] [--requirements R]... [--timeout S]
+//   lock_tool --resources F (--lock-folder D | --lock-server URI) [--hostname H] [--requirements R]... [--timeout S]
 //             [--hold-ms N] [--priority N] [--priority-step S]
 //             [--holds N] [--log F] [--hold-until-eof 1] [--say-waiting 1]
 //
@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "gtest_lockable/etcd_store.hpp"
 #include "gtest_lockable/internal/settings.hpp"
 #include "gtest_lockable/lockable.hpp"
 
@@ -61,6 +62,8 @@ int main(int argc, char** argv) {
         opts.resources = value;
       else if (arg == "--lock-folder")
         opts.lock_folder = value;
+      else if (arg == "--lock-server")
+        opts.store = gtest_lockable::open_lock_store("", value);
       else if (arg == "--hostname")
         opts.hostname = value;
       else if (arg == "--requirements")

@@ -46,6 +46,21 @@ TEST(etcd_uri_test, parameters_set_the_ttl_and_timeout) {
   EXPECT_THROW(etcd_lock_store("etcd://h?timeout=0"), error);
 }
 
+TEST(etcd_uri_test, the_ledger_retention_takes_seconds_or_a_unit) {
+  EXPECT_EQ(described("etcd://h:1/x?retention=7d"),
+            "etcd lock server etcd://h:1/x?retention=604800");
+  EXPECT_EQ(described("etcd://h:1/x?ttl=3&retention=90m"),
+            "etcd lock server etcd://h:1/x?ttl=3&retention=5400");
+  try {
+    etcd_lock_store("etcd://h?retention=400d");
+    ADD_FAILURE() << "accepted a retention of 400 days";
+  } catch (const error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "invalid etcd ledger retention of 3.456e+07 s: give a number of seconds from 2 to "
+              "32000000");
+  }
+}
+
 TEST(etcd_uri_test, malformed_uris_are_refused_with_the_reason) {
   const std::pair<const char*, const char*> cases[] = {
       {"http://h:2379", "it must start with etcd://"},
@@ -63,14 +78,14 @@ TEST(etcd_uri_test, malformed_uris_are_refused_with_the_reason) {
       {"etcd://h/a b", "prefix '/a b' has odd characters"},
       {"etcd://h/a//b", "prefix '/a//b' has odd characters"},
       {"etcd://h/a/../b", "prefix '/a/../b' has odd characters"},
-      {"etcd://h/a?x=1", "unknown parameter 'x' (known: ttl, timeout, ca, cert, key, user, "
-                         "password_file)"},
+      {"etcd://h/a?x=1", "unknown parameter 'x' (known: ttl, timeout, retention, ca, cert, "
+                         "key, user, password_file)"},
       {"etcd://h?ca=/etc/hostname", "ca=, cert= and key= need TLS: write etcds://"},
       {"etcds://h?cert=/etc/hostname", "cert= and key= go together"},
       {"etcds://h?ca=", "parameter ca needs a value"},
       {"etcd://h?password_file=/etc/hostname", "password_file= needs a user="},
       {"etcd://h?ttl", "parameter ttl needs a number of seconds, not ''"},
-      {"etcd://h?ttl=3s", "parameter ttl needs a number of seconds, not '3s'"},
+      {"etcd://h?ttl=3x", "parameter ttl needs a number of seconds, not '3x'"},
       {"etcd://h?timeout=nan", "parameter timeout needs a number of seconds, not 'nan'"},
   };
   for (const auto& [uri, reason] : cases) {

@@ -25,6 +25,9 @@ struct etcd_options {
   /// A waiter wakes on the release events etcd streams to it; this is how often it looks again
   /// anyway, as a safety net under the watch.
   std::chrono::duration<double> recheck_interval{5.0};
+  /// How long the usage ledger keeps a record: etcd drops it between this and a tenth more
+  /// after it was written (see docs/ledger.md).
+  std::chrono::duration<double> ledger_retention{7 * 86400.0};
   /// Called once for each resource whose lock is lost while held: etcd said the lease expired,
   /// or etcd could not be reached for longer than the TTL. The lock's handle is already invalid.
   /// Runs on the store's background thread: signal someone (set a flag, kill a child) and return;
@@ -35,10 +38,11 @@ struct etcd_options {
 /// The etcd store: resource `ID` is locked by creating key `<prefix>/ID` in etcd, only if absent,
 /// attached to a lease that a background thread keeps alive. Many hosts that share one etcd
 /// (cluster) exclude each other. `uri` is
-/// `etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX][?ttl=SECONDS&timeout=SECONDS]`: the endpoints of
+/// `etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX][?ttl=S&timeout=S&retention=S]`: the endpoints of
 /// one cluster, tried in order when one fails (PORT defaults to 2379), the key prefix (default
 /// `/gtest_lockable/locks`; letters, digits, `.`, `_`, `-` separated by `/`), and values for
-/// `options.ttl` and `options.timeout` that win over those in `options`. Nothing is contacted
+/// `options.ttl`, `options.timeout` and `options.ledger_retention` (seconds, or with a unit:
+/// `90s`, `15m`, `2h`, `7d`) that win over those in `options`. Nothing is contacted
 /// until the first lock or status call. Throws `error` (`errc::invalid_argument`) naming `uri`
 /// when it is malformed.
 std::unique_ptr<lock_store> etcd_lock_store(const std::string& uri, etcd_options options = {});

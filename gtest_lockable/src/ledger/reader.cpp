@@ -42,12 +42,17 @@ enum field {
   f_failed,
   f_skipped,
   f_failed_tests,
+  f_as_hold,
+  f_planned,
+  f_released_by,
+  f_forced,
   field_count
 };
 constexpr std::string_view field_names[field_count] = {
     "ev",   "alloc_id",     "resource", "host",    "pid",     "uid",         "user",
     "job",  "requirements", "queued",   "started", "ended",   "hold",        "lost",
-    "exit", "signal",       "passed",   "failed",  "skipped", "failed_tests"};
+    "exit", "signal",       "passed",   "failed",  "skipped", "failed_tests",
+    "as_hold", "planned", "released_by", "forced"};
 
 struct fields {
   const scanned_value* at[field_count] = {};
@@ -89,15 +94,25 @@ struct end_part {
   double ended = 0;
   double hold = -1;
   bool lost = false;
+  bool as_hold = false, planned = false, forced = false;
+  std::string released_by;
   outcome result;
 };
+
+bool true_of(const fields& m, field key) {
+  const scanned_value* v = m[key];
+  return v != nullptr && v->raw == "true";
+}
 
 end_part end_of(const fields& m) {
   end_part e;
   number_of(m, f_ended, e.ended);
   number_of(m, f_hold, e.hold);
-  const scanned_value* lost = m[f_lost];
-  e.lost = lost != nullptr && lost->raw == "true";
+  e.lost = true_of(m, f_lost);
+  e.as_hold = true_of(m, f_as_hold);
+  e.planned = true_of(m, f_planned);
+  e.forced = true_of(m, f_forced);
+  e.released_by = text_of(m, f_released_by);
   e.result.exit_status = int_of(m, f_exit);
   e.result.signal = int_of(m, f_signal);
   e.result.passed = int_of(m, f_passed);
@@ -133,11 +148,25 @@ std::string excerpt(std::string_view line) {
 }
 
 void join(ledger_record& rec, end_part e) {
-  if (rec.how == ending::released) return;  // a second end: the first counts
+  if (rec.how == ending::released) {
+    // A second end: the first counts, unless it was only planned (an etcd hold) and this one
+    // says when the hold really ended (`--release`). The outcome stays the first one's.
+    if (!rec.planned || e.planned) return;
+    rec.planned = false;
+    rec.ended = e.ended;
+    rec.hold = e.hold;
+    rec.released_by = std::move(e.released_by);
+    rec.forced = e.forced;
+    return;
+  }
   rec.how = ending::released;
   rec.ended = e.ended;
   rec.hold = e.hold;
   rec.lost = e.lost;
+  rec.as_hold = e.as_hold;
+  rec.planned = e.planned;
+  rec.released_by = std::move(e.released_by);
+  rec.forced = e.forced;
   rec.result = std::move(e.result);
 }
 
@@ -181,6 +210,10 @@ std::string ledger_record::outcome_text() const {
   if (how == ending::abandoned) return "ended without release";
   std::string text;
   const auto add = [&text](const std::string& part) { text += (text.empty() ? "" : ", ") + part; };
+  if (as_hold) {
+    add(released_by.empty() ? "hold"
+                            : "hold released by " + released_by + (forced ? " (--force)" : ""));
+  }
   if (lost) add("lock lost");
   if (result.signal) add("signal " + std::to_string(*result.signal));
   if (result.exit_status) add("exit " + std::to_string(*result.exit_status));
@@ -311,6 +344,18 @@ ledger_reading ledger_parser::finish() {
     sorted.reserve(order.size());
     for (const auto& [t, i] : order) sorted.push_back(std::move(r.records[i]));
     r.records = std::move(sorted);
+  }
+  // A hold's times are those of its end record, or the start record's to the end it names.
+  // One whose planned end is still to come is held.
+  const double now = now_seconds();
+  for (ledger_record& rec : r.records) {
+    if (!rec.as_hold || rec.how != ending::released) continue;
+    if (rec.hold < 0 && rec.ended) rec.hold = std::max(0.0, *rec.ended - rec.started);
+    if (rec.planned && rec.ended && *rec.ended > now) {
+      rec.how = ending::open;
+      rec.ended.reset();
+      rec.hold = -1;
+    }
   }
   // A hold that was followed by another hold of the same resource has ended, released or not:
   // its end is before the next one's start.

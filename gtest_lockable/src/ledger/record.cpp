@@ -125,12 +125,16 @@ std::string start_record(const start_fields& f) {
   return line;
 }
 
-std::string end_record(const ledger_entry& e, double ended, double hold, bool lost) {
-  std::string line = "{\"v\":1,\"ev\":\"end\",\"alloc_id\":" + quoted(e.alloc_id) +
-                     ",\"resource\":" + quoted(e.resource) + ",\"ended\":" + time_text(ended) +
-                     ",\"hold\":" + time_text(hold);
-  if (lost) line += ",\"lost\":true";
-  const outcome& r = e.result;
+namespace {
+
+std::string end_head(const std::string& alloc_id, const std::string& resource) {
+  return "{\"v\":1,\"ev\":\"end\",\"alloc_id\":" + quoted(alloc_id) +
+         ",\"resource\":" + quoted(resource) + ",\"ended\":";
+}
+
+// The outcome's members and the end of the line.
+std::string end_tail(const outcome& r) {
+  std::string line;
   if (r.exit_status) line += ",\"exit\":" + std::to_string(*r.exit_status);
   if (r.signal) line += ",\"signal\":" + std::to_string(*r.signal);
   if (r.passed) line += ",\"passed\":" + std::to_string(*r.passed);
@@ -144,6 +148,31 @@ std::string end_record(const ledger_entry& e, double ended, double hold, bool lo
     line += ",\"failed_tests\":" + json_text(names);
   }
   return line + "}\n";
+}
+
+}  // namespace
+
+std::string end_record(const ledger_entry& e, double ended, double hold, bool lost) {
+  std::string line = end_head(e.alloc_id, e.resource) + time_text(ended) + ",\"hold\":" +
+                     time_text(hold);
+  if (lost) line += ",\"lost\":true";
+  return line + end_tail(e.result);
+}
+
+void hold_end_parts(const ledger_entry& e, std::string& head, std::string& tail) {
+  head = end_head(e.alloc_id, e.resource);
+  tail = ",\"as_hold\":true" + end_tail(e.result);
+}
+
+std::string hold_end_record(const std::string& head, const std::string& tail, double ended,
+                            double hold, const std::string& extra) {
+  return head + time_text(ended) + ",\"hold\":" + time_text(hold) + extra + tail;
+}
+
+std::string released_hold_record(const std::string& alloc_id, const std::string& resource,
+                                 double ended, const std::string& by, bool forced) {
+  return end_head(alloc_id, resource) + time_text(ended) + ",\"as_hold\":true,\"released_by\":" +
+         quoted(cut(by)) + (forced ? ",\"forced\":true}\n" : "}\n");
 }
 
 namespace {

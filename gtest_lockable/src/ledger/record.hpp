@@ -55,6 +55,21 @@ std::string start_record(const start_fields& f);
 /// The end record's line.
 std::string end_record(const ledger_entry& e, double ended, double hold, bool lost);
 
+/// The end record of an allocation that became a hold, in the two parts around its times, for
+/// the store that writes it when the hold ends: `head` ends with `"ended":`; `tail` starts with
+/// `,"as_hold":true`, carries the outcome and ends the line.
+void hold_end_parts(const ledger_entry& e, std::string& head, std::string& tail);
+
+/// A hold's end record from `hold_end_parts`: `head`, the end time, the seconds held, `extra`
+/// members (each starting with a comma), `tail`.
+std::string hold_end_record(const std::string& head, const std::string& tail, double ended,
+                            double hold, const std::string& extra = {});
+
+/// The end record that `lockable --release` writes for a hold it ended early (etcd): no times
+/// held, which readers take from the start record; `by` is who released it.
+std::string released_hold_record(const std::string& alloc_id, const std::string& resource,
+                                 double ended, const std::string& by, bool forced);
+
 /// The CI job this process runs in, from the CI systems' own variables (GitHub Actions, GitLab
 /// CI, Jenkins, Buildkite, CircleCI, Azure Pipelines), e.g. `github:123456/1/build`; empty when
 /// none is set. No other environment value is read.

@@ -519,8 +519,13 @@ void lockable::hold(allocation& held, seconds duration, const std::string& note)
   const auto until = std::chrono::system_clock::now() +
                      std::chrono::duration_cast<std::chrono::system_clock::duration>(duration);
   const lock_owner owner{impl_->hostname, held.alloc_id_, 0, {}};
-  impl_->store->hold(*held.lock_, held.resource_id_, owner,
-                     hold_request{until, note, detail::user_name()});
+  hold_request request{until, note, detail::user_name(), {}, {}, held.start_time_};
+  // The store writes the end record when the hold ends, not `unlock` now: a hold is no 0 s
+  // allocation.
+  const bool recorded = held.ledger_ && held.ledger_->pid == static_cast<long>(::getpid());
+  if (recorded) detail::hold_end_parts(*held.ledger_, request.ledger_head, request.ledger_tail);
+  impl_->store->hold(*held.lock_, held.resource_id_, owner, request);
+  held.ledger_.reset();
   held.unlock();  // its handle holds nothing of the hold any more
 }
 

@@ -148,7 +148,7 @@ const std::vector<setting_spec> specs = {
      {"--ledger", "on|off", [] { return std::string("on"); }, nullptr},
      {"--lockable_ledger", "on|off", [] { return std::string("on"); }, nullptr},
      "record each allocation (who held which resource, when, for how long, and how the command "
-     "or the tests ended) in the lock folder's usage ledger, which lockable --history and "
+     "or the tests ended) in the lock store's usage ledger, which lockable --history and "
      "--stats read (see docs/ledger.md)",
      store_ledger},
     {"ledger_size",

@@ -45,6 +45,12 @@ struct hold_request {
   std::chrono::system_clock::time_point until;  ///< When the hold ends by itself.
   std::string note;                             ///< What it is for (one line, checked).
   std::string user;                             ///< Who holds it: this process's user name.
+  /// The usage ledger's end record of the allocation, for the store to write when the hold
+  /// ends (see docs/ledger.md), or both empty when the allocation is not recorded:
+  /// `ledger_head`, the end time, `,"hold":`, the seconds held since `started`, `ledger_tail`.
+  std::string ledger_head;
+  std::string ledger_tail;                          ///< See `ledger_head`.
+  std::chrono::system_clock::time_point started{};  ///< When the allocation began to be held.
 };
 
 /// A place in a store's queue of waiters (see `lock_store::enqueue`); leaves it when destroyed.

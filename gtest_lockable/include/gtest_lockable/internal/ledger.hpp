@@ -38,6 +38,12 @@ struct ledger_record {
   ending how = ending::open;
   outcome result;
   bool lost = false;  ///< The lock server reported the lock lost while it was held.
+  /// It became a hold (`lockable --hold`, the plugin's hold on failure); `ended` is the hold's end.
+  bool as_hold = false;
+  /// Its end is the one planned when the hold was made (etcd), not yet seen to happen.
+  bool planned = false;
+  std::string released_by;  ///< Who ended the hold early with `--release`, if anyone.
+  bool forced = false;      ///< That release was another user's, with `--force`.
 
   double wait() const { return started - queued; }
   /// Whether this run counts as failed: a non-zero exit, a signal, a failed test, a lost lock, or

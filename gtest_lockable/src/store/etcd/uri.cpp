@@ -110,15 +110,26 @@ void parse_parameters(const std::string& uri, const std::string& query, etcd_uri
       *text = value;
       continue;
     }
-    std::optional<double>* slot = name == "ttl"       ? &out.ttl
-                                  : name == "timeout" ? &out.timeout
-                                                      : nullptr;
+    std::optional<double>* slot = name == "ttl"         ? &out.ttl
+                                  : name == "timeout"   ? &out.timeout
+                                  : name == "retention" ? &out.retention
+                                                        : nullptr;
     if (slot == nullptr) {
       bad_uri(uri, "unknown parameter '" + name +
-                       "' (known: ttl, timeout, ca, cert, key, user, password_file)");
+                       "' (known: ttl, timeout, retention, ca, cert, key, user, password_file)");
     }
     char* rest = nullptr;
-    const double number = value.empty() ? NAN : std::strtod(value.c_str(), &rest);
+    double number = value.empty() ? NAN : std::strtod(value.c_str(), &rest);
+    // Seconds, or a number with a unit as durations elsewhere: 90s, 15m, 2h, 7d.
+    if (!std::isnan(number) && rest != nullptr && *rest != '\0' && rest[1] == '\0') {
+      const char unit = *rest;
+      const double scale = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600
+                                                 : unit == 'd' ? 86400 : 0;
+      if (scale > 0) {
+        number *= scale;
+        ++rest;
+      }
+    }
     if (std::isnan(number) || *rest != '\0') {
       bad_uri(uri, "parameter " + name + " needs a number of seconds, not '" + value + "'");
     }
@@ -194,6 +205,9 @@ std::string etcd_uri::text() const {
   out += prefix;
   if (ttl) out += "?ttl=" + number_text(*ttl);
   if (timeout) out += std::string(ttl ? "&" : "?") + "timeout=" + number_text(*timeout);
+  if (retention) {
+    out += std::string(ttl || timeout ? "&" : "?") + "retention=" + number_text(*retention);
+  }
   if (security) {  // files by name; the password never
     for (const auto& [name, value] :
          {std::pair<const char*, const std::string&>{"ca", security->ca_file},

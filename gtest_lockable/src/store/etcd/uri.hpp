@@ -1,5 +1,6 @@
 // The etcd lock server URI: `etcd[s]://HOST[:PORT][,HOST[:PORT]...][/PREFIX][?PARAMETERS]`, with
-// parameters ttl=S, timeout=S, and for a secured cluster ca=, cert=, key=, user=, password_file=.
+// parameters ttl=S, timeout=S, retention=S, and for a secured cluster ca=, cert=, key=, user=,
+// password_file=.
 #pragma once
 
 #include <memory>
@@ -38,6 +39,7 @@ struct etcd_uri {
   std::optional<double> ttl;                     ///< `ttl=`: lease TTL in seconds.
   std::optional<double> timeout;                 ///< `timeout=`: request budget in seconds.
   std::shared_ptr<const etcd_security> security;  ///< Also in each endpoint; never null.
+  std::optional<double> retention;               ///< `retention=`: the ledger's, in seconds.
   /// The URI again, normalized (explicit ports, prefix, parameters as given), for messages.
   std::string text() const;
 };

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -29,6 +31,13 @@ struct keeper_args {
   const char* record;
   std::size_t record_size;
   long long until_ns;
+  const char* ledger_path;  // null: no end record
+  const char* ledger_head;
+  std::size_t ledger_head_size;
+  const char* ledger_tail;
+  std::size_t ledger_tail_size;
+  long long started_ns;
+  char* ledger_buffer;  // room for the whole record, allocated before the fork
 };
 
 long long realtime_ns() {
@@ -48,6 +57,61 @@ std::size_t pid_line(char* out, long pid) {
   for (std::size_t i = 0; i < n; ++i) out[i] = digits[n - 1 - i];
   out[n] = '\n';
   return n + 1;
+}
+
+// "<seconds>.<microseconds>" of `ns` (at least 0), without allocating; returns the end.
+char* put_time(char* out, long long ns) {
+  if (ns < 0) ns = 0;
+  const long long us = ns / 1000;
+  out += pid_line(out, static_cast<long>(us / 1000000)) - 1;  // the digits, not the newline
+  *out++ = '.';
+  long long frac = us % 1000000;
+  for (int i = 5; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + frac % 10);
+    frac /= 10;
+  }
+  return out + 6;
+}
+
+char* put(char* out, const char* text, std::size_t size) {
+  std::memcpy(out, text, size);
+  return out + size;
+}
+
+// Appends the hold's end record as the ledger's writers do (docs/ledger.md): one write with
+// O_APPEND under a shared flock of the file that the name still means; a torn last line gets a
+// newline first. The rotation is left to the next writer. Gives up quietly: the record then stays
+// open, and readers close it as ended without release.
+void append_end_record(const keeper_args& a, long long ended_ns) {
+  char* out = a.ledger_buffer;
+  *out++ = '\n';
+  out = put(out, a.ledger_head, a.ledger_head_size);
+  out = put_time(out, ended_ns);
+  out = put(out, ",\"hold\":", 8);
+  out = put_time(out, ended_ns - a.started_ns);
+  out = put(out, a.ledger_tail, a.ledger_tail_size);
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const int fd = ::open(a.ledger_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return;
+    struct stat held {}, named{};
+    if (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
+      ::close(fd);
+      ::sched_yield();  // a rotation is renaming it
+      continue;
+    }
+    if (::fstat(fd, &held) != 0 || ::lstat(a.ledger_path, &named) != 0 ||
+        held.st_ino != named.st_ino || held.st_dev != named.st_dev || !S_ISREG(held.st_mode)) {
+      ::close(fd);
+      continue;
+    }
+    char last = '\n';
+    const bool torn = held.st_size > 0 && ::pread(fd, &last, 1, held.st_size - 1) == 1 &&
+                      last != '\n';
+    const char* from = torn ? a.ledger_buffer : a.ledger_buffer + 1;
+    [[maybe_unused]] const auto w = ::write(fd, from, static_cast<std::size_t>(out - from));
+    ::close(fd);
+    return;
+  }
 }
 
 // The keeper itself, after fork: system calls only (the process it came from may have had other
@@ -109,6 +173,7 @@ std::size_t pid_line(char* out, long pid) {
       }
     }
   }
+  const long long ended_ns = realtime_ns();  // taken before the release, as a holder does
   // Released as a holder releases: unlink while the file is still ours, then close.
   struct stat held {}, named{};
   if (dir >= 0 && ::fstat(a.lock_fd, &held) == 0 &&
@@ -117,6 +182,7 @@ std::size_t pid_line(char* out, long pid) {
     [[maybe_unused]] const int t = ::ftruncate(a.lock_fd, 0);  // another user's, in a sticky folder
   }
   ::close(a.lock_fd);
+  if (a.ledger_path != nullptr) append_end_record(a, ended_ns);
   ::_exit(0);
 }
 
@@ -132,6 +198,12 @@ long start_hold_keeper(const hold_keeper_plan& plan) {
     throw error(errc::lock_store, std::string("cannot start a hold's keeper: pipe2: ") +
                                       std::strerror(errno));
   }
+  const auto ns_of = [](std::chrono::system_clock::time_point t) {
+    return static_cast<long long>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+  };
+  // The record's parts, two times of at most 20 + 7 characters, ",\"hold\":" and a newline.
+  std::string buffer(plan.ledger_head.size() + plan.ledger_tail.size() + 80, '\0');
   const keeper_args args{plan.lock_fd,
                          ready[1],
                          plan.folder.c_str(),
@@ -141,7 +213,14 @@ long start_hold_keeper(const hold_keeper_plan& plan) {
                          plan.record.size(),
                          static_cast<long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                     plan.until.time_since_epoch())
-                                                    .count())};
+                                                    .count()),
+                         plan.ledger_path.empty() ? nullptr : plan.ledger_path.c_str(),
+                         plan.ledger_head.data(),
+                         plan.ledger_head.size(),
+                         plan.ledger_tail.data(),
+                         plan.ledger_tail.size(),
+                         ns_of(plan.started),
+                         buffer.data()};
   // Twice, with a session between: the keeper is nobody's child but init's (or a subreaper's),
   // has no terminal, and outlives the shell or job that made the hold.
   const pid_t middle = ::fork();

@@ -4,7 +4,8 @@
 // ends, so that the resource stays busy for py-lockable too (its lock file names a live PID and is
 // locked) after the process that made the hold is gone. It ends the hold when its time is up,
 // when a release request names it (`<folder>/.<id>.<alloc id>.release`, made by
-// `lockable --release`), or on SIGTERM, and releases as a holder does: unlink, then close. See
+// `lockable --release`), or on SIGTERM, and releases as a holder does: unlink, then close. Then
+// it appends the allocation's end record to the ledger, as a holder does after its release. See
 // docs/holds.md.
 
 #include <chrono>
@@ -21,6 +22,11 @@ struct hold_keeper_plan {
   std::string request_name; ///< The release request it obeys: `.<id>.<alloc id>.release`.
   std::string record;       ///< The lock file's second line (JSON), ended by a newline.
   std::chrono::system_clock::time_point until;  ///< When the hold ends by itself.
+  /// The ledger file the keeper appends the hold's end record to, absolute; empty: none.
+  std::string ledger_path;
+  std::string ledger_head;  ///< The end record up to its end time (see `hold_request`).
+  std::string ledger_tail;  ///< The end record after the seconds held.
+  std::chrono::system_clock::time_point started;  ///< When the allocation began to be held.
 };
 
 /// The name of the release request of the hold `alloc_id` of resource `id`.

@@ -250,6 +250,10 @@ class ledger_file final : public ledger_log {
 
 }  // namespace
 
+std::string folder_ledger_file(const std::string& folder) {
+  return folder + "/.lockable-ledger/" + current_name;
+}
+
 std::shared_ptr<ledger_log> folder_ledger(const std::string& folder, std::uint64_t max_size) {
   return std::make_shared<ledger_file>(folder, max_size);
 }

@@ -14,4 +14,8 @@ namespace gtest_lockable::detail {
 /// user who may lock there may also record.
 std::shared_ptr<ledger_log> folder_ledger(const std::string& folder, std::uint64_t max_size);
 
+/// The file that the ledger of lock folder `folder` appends to (for a hold's keeper, which
+/// appends as `folder_ledger`'s writers do).
+std::string folder_ledger_file(const std::string& folder);
+
 }  // namespace gtest_lockable::detail

@@ -252,6 +252,12 @@ class folder_store final : public lock_store {
     plan.lock_name = id + ".pid";
     plan.request_name = detail::release_request_name(id, owner.alloc_id);
     plan.until = hold.until;
+    if (!hold.ledger_head.empty()) {
+      plan.ledger_path = detail::folder_ledger_file(plan.folder);
+      plan.ledger_head = hold.ledger_head;
+      plan.ledger_tail = hold.ledger_tail;
+      plan.started = hold.started;
+    }
     const nlohmann::json details = {{"host", owner.host},
                                     {"alloc_id", owner.alloc_id},
                                     {"since", detail::utc_now_iso8601()},
