@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The plugin with --lockable_lock_server: test programs lock through a real etcd on 127.0.0.1,
 and fail their running and remaining tests when etcd goes away while they hold the lock."""
+import json
 import os
 import subprocess
 import sys
@@ -42,6 +43,33 @@ class lock_server_test(plugin_case):
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.addCleanup(lambda: proc.poll() is None and (proc.kill(), proc.wait()))
         return proc
+
+    def test_a_failed_test_leaves_a_hold_in_etcd(self):
+        server = f"--lockable_lock_server={self.etcd.uri()}"
+        probe = os.environ["PROBE_HOLDS"]
+        failed = self.run_program(self.flags() + [server, "--lockable_hold_on_failure=1h"],
+                                  program=probe, env={"PROBE_FAIL": "1"})
+        self.assertEqual(failed.returncode, 1, self.output)
+        self.assertIn("kept 'r1' as a hold until", self.output)
+        # The program has ended; its hold keeps r1 for the next one, seen through etcd.
+        status = subprocess.run([os.environ["LOCKABLE"], "--resources", self.inventory,
+                                 "--hostname", "h", "--lock-server", self.etcd.uri(),
+                                 "--status", "--json"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(status.returncode, 0, status.stderr)
+        held = {e["id"]: e for e in json.loads(status.stdout)}["r1"]
+        self.assertIn("1 failed: hold_probe.fails_when_asked", json.dumps(held))
+        again = self.run_program(self.flags() + [server], program=probe)
+        self.assertEqual(again.returncode, 1, "the next program cannot have r1")
+        self.assertIn("hold of", self.output)
+        # A program whose tests pass releases as before.
+        released = subprocess.run([os.environ["LOCKABLE"], "--resources", self.inventory,
+                                   "--hostname", "h", "--lock-server", self.etcd.uri(),
+                                   "--release", "r1"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(released.returncode, 0, released.stderr)
+        passed = self.run_program(self.flags() + [server, "--lockable_hold_on_failure=1h"],
+                                  program=probe)
+        self.assertEqual(passed.returncode, 0, self.output)
+        self.assertIn("released 'r1'", self.output)
 
     def test_programs_exclude_each_other_through_etcd(self):
         server = f"--lockable_lock_server={self.etcd.uri()}"
