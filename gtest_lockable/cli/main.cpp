@@ -54,7 +54,8 @@ etcd_options lost_lock_reporting(const std::shared_ptr<lost_notice>& notice) {
   return etcd;
 }
 
-int report_lost(lost_notice& notice, const allocation& held, const run_result* result) {
+int report_lost(lost_notice& notice, const allocation& held, const run_result* result,
+                std::chrono::duration<double> lost_grace = {}) {
   std::string reason;
   {
     std::lock_guard<std::mutex> guard(notice.mutex);
@@ -64,8 +65,12 @@ int report_lost(lost_notice& notice, const allocation& held, const run_result* r
   if (result == nullptr) {
     say(reason + "; the command was not started");
   } else {
-    say(reason + (result->terminated_for_lost_lock ? "; sent SIGTERM to the command"
-                                                   : " while the command ran"));
+    say(reason + (result->terminated_for_lost_lock
+                      ? "; sent SIGTERM to the command's process group" +
+                            (result->killed ? ", then SIGKILL " +
+                                                  detail::seconds_text(lost_grace, 1) + " later"
+                                            : std::string())
+                      : " while the command ran"));
   }
   return exit_code::lock_lost;
 }
@@ -124,6 +129,11 @@ int run_mode(const cli_options& opts) {
       environ, resource_variables(held.resource_info(), held.resource_id(), held.alloc_id()));
   run_limits limits;
   limits.max_hold = opts.max_hold;
+  // Lost at half the lease's TTL (the lease keeper); SIGKILL at 0.8 of it; etcd expires it at
+  // the TTL at the earliest: a fifth of the TTL is left for the kill, the reaping and the clocks.
+  if (!opts.lock_server.value.empty()) {
+    limits.lost_grace = etcd_lease_ttl(opts.lock_server.value) * 0.3;
+  }
   const run_result result =
       run_command(opts.command, candidates, environment, held.descriptor(), signals, limits);
   // Whatever the command did, it did so without exclusive use of the resource for a while.
@@ -137,7 +147,7 @@ int run_mode(const cli_options& opts) {
   held.set_outcome(std::move(ended));
   held.unlock();
   if (!result.error.empty()) say(result.error);
-  if (lost) return report_lost(*notice, held, &result);
+  if (lost) return report_lost(*notice, held, &result, limits.lost_grace.value_or(seconds(0)));
   if (result.ended_for_max_hold) {
     say("the command held " + held.resource_id() + " longer than --max-hold " +
         detail::seconds_text(*opts.max_hold) + ": sent SIGTERM to its process group" +

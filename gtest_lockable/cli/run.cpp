@@ -116,7 +116,7 @@ run_result run_command(const std::vector<std::string>& argv,
                        const std::vector<std::string>& environment, int keep_fd,
                        signal_pipe& signals, const run_limits& limits) {
   using steady = std::chrono::steady_clock;
-  const bool own_group = limits.max_hold.has_value();
+  const bool own_group = limits.max_hold.has_value() || limits.lost_grace.has_value();
   const bool foreground = own_group && ::isatty(0) && ::tcgetpgrp(0) == ::getpgrp();
   // Orphaned members of the command's group become our children, so we see them go.
   if (own_group) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -147,10 +147,19 @@ run_result run_command(const std::vector<std::string>& argv,
   }
   signals.unblock();
   bool lock_lost = false;
+  auto lost_kill_at = std::chrono::steady_clock::time_point::max();
   const auto forward = [&](const signal_event& event) {
     if (event.lock_lost()) {
-      // The command must not carry on with a resource that may be someone else's by now.
-      if (!lock_lost) ::kill(pid, SIGTERM);
+      // The command must not carry on with a resource that may soon be someone else's: its
+      // group gets SIGTERM, and SIGKILL after `lost_grace`, before etcd can expire the lease.
+      if (!lock_lost) {
+        ::kill(limits.lost_grace ? -pid : pid, SIGTERM);
+        if (limits.lost_grace) {
+          lost_kill_at = std::chrono::steady_clock::now() +
+                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             *limits.lost_grace);
+        }
+      }
       lock_lost = true;
     } else if (event.number != SIGCHLD) {
       ::kill(pid, event.number);
@@ -170,8 +179,9 @@ run_result run_command(const std::vector<std::string>& argv,
 
   const auto started = steady::now();
   const auto limit_at =
-      own_group ? started + std::chrono::duration_cast<steady::duration>(*limits.max_hold)
-                : steady::time_point::max();
+      limits.max_hold
+          ? started + std::chrono::duration_cast<steady::duration>(*limits.max_hold)
+          : steady::time_point::max();
   auto kill_at = steady::time_point::max();
   bool ended = false, killed = false;
   // Past the limit: SIGTERM to the group, SIGKILL after the grace period.
@@ -182,7 +192,7 @@ run_result run_command(const std::vector<std::string>& argv,
       ::kill(-pid, SIGTERM);
       kill_at = now + std::chrono::duration_cast<steady::duration>(limits.grace);
     }
-    if (ended && !killed && now >= kill_at) {
+    if (((ended && now >= kill_at) || now >= lost_kill_at) && !killed) {
       killed = true;
       ::kill(-pid, SIGKILL);
     }
@@ -190,7 +200,7 @@ run_result run_command(const std::vector<std::string>& argv,
   // Once the group is being ended, look every 20 ms: the deaths of its members reach us as
   // SIGCHLDs that the kernel may merge, or as none (a zombie handed to us by its dying parent).
   const auto wait_ms = [&]() -> int {
-    if (ended) return 20;
+    if (ended || lost_kill_at != steady::time_point::max()) return 20;
     if (limit_at == steady::time_point::max()) return -1;
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(limit_at - steady::now());
@@ -212,7 +222,7 @@ run_result run_command(const std::vector<std::string>& argv,
   }
   // An ended command's group must be gone before the lock goes: what it started may still use
   // the resource. Its orphans are our children (the subreaper), reaped here.
-  while (ended && ::kill(-pid, 0) == 0) {
+  while ((ended || lost_kill_at != steady::time_point::max()) && ::kill(-pid, 0) == 0) {
     while (::waitpid(-1, nullptr, WNOHANG) > 0) {
     }
     enforce();

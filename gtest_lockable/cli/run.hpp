@@ -29,6 +29,10 @@ struct run_result {
 struct run_limits {
   std::optional<std::chrono::duration<double>> max_hold;  ///< None: no limit.
   std::chrono::duration<double> grace{5.0};               ///< From SIGTERM to SIGKILL.
+  /// With a lock server: from the SIGTERM sent when the lock is lost to the SIGKILL, short enough
+  /// that the command's group is gone before etcd can give the resource to another. None: the
+  /// command only gets SIGTERM.
+  std::optional<std::chrono::duration<double>> lost_grace;
 };
 
 /// The result for a command none of whose `candidates` exists (`foo: command not found`), or

@@ -68,7 +68,41 @@ class lock_server_test(lockable_case):
         last = err.decode().splitlines()[-1]
         self.assertTrue(last.startswith("lockable: lost the lock of 'b1': "), last)
         self.assertIn("cannot reach etcd at 127.0.0.1:%d" % self.etcd.client_port, last)
-        self.assertTrue(last.endswith("; sent SIGTERM to the command"), last)
+        self.assertTrue(last.endswith("; sent SIGTERM to the command's process group"), last)
+
+    def test_a_cut_off_holder_ends_its_command_before_another_client_gets_the_resource(self):
+        # The holder reaches etcd through a proxy that is then cut; its command ignores SIGTERM,
+        # so only the SIGKILL before the lease can expire ends it. A second client, connected
+        # directly, takes the resource once etcd expires the lease, and checks at once that no
+        # process of the first command's group is left.
+        proxy = etcd_support.cuttable_proxy(self.etcd.client_port)
+        self.addCleanup(proxy.close)
+        through_proxy = "etcd://127.0.0.1:%d/test/locks?ttl=2&timeout=0.5" % proxy.port
+        stubborn = ("import os, signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN);"
+                    " print(os.getpgrp(), flush=True); time.sleep(60)")
+        checker = ("import os, sys, time\n"
+                   "try:\n    os.killpg(int(sys.argv[1]), 0); print('alive', time.monotonic())\n"
+                   "except ProcessLookupError:\n    print('gone', time.monotonic())\n")
+        gaps = []
+        for _ in range(3):
+            holder = self.start(self.args("--lock-server", through_proxy, "--requirements",
+                                          "id=b1", "--", sys.executable, "-c", stubborn))
+            group = int(read_line(holder.stdout, "the command's process group"))
+            proxy.cut()
+            cut_at = time.monotonic()
+            contender = self.run_lockable(self.server_args(
+                "--timeout", "30", "--requirements", "id=b1", "--",
+                sys.executable, "-c", checker, str(group)))
+            self.assertEqual(contender.returncode, 0, contender.stderr)
+            state, started = contender.stdout.split()
+            self.assertEqual(state, "gone", "the first command still ran when the second started")
+            _, err = holder.communicate(timeout=HANG_GUARD)
+            self.assertEqual(holder.returncode, 76, err)
+            self.assertIn("; sent SIGTERM to the command's process group, then SIGKILL 0.6 s later",
+                          err.decode())
+            gaps.append(float(started) - cut_at)
+            proxy.heal()
+        print("second command started %s s after the cut" % ", ".join("%.2f" % g for g in gaps))
 
     def test_signal_while_waiting_gives_up_holding_nothing(self):
         holder = self.hold_through_etcd(RUN_UNTIL_STDIN_CLOSES)

@@ -10,6 +10,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -124,3 +125,70 @@ class etcd_server:
 
     def __exit__(self, *_):
         self.close()
+
+
+class cuttable_proxy:
+    """A TCP proxy on 127.0.0.1 to `port` that can be cut: from `cut()` on it forwards nothing
+    (connections stay open, data is dropped: a network partition, not a refused connection) until
+    `heal()`. `port` is its own port. Call `close`."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.forwarding = threading.Event()
+        self.forwarding.set()
+        self.closed = False
+        self.sockets = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def cut(self):
+        self.forwarding.clear()
+
+    def heal(self):
+        self.forwarding.set()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                client.close()
+                continue
+            self.sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source, sink):
+        while True:
+            try:
+                data = source.recv(65536)
+            except OSError:
+                return
+            if not data:
+                try:
+                    sink.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+                return
+            if self.forwarding.is_set():  # cut: dropped on the floor
+                try:
+                    sink.sendall(data)
+                except OSError:
+                    return
+
+    def close(self):
+        self.closed = True
+        self.listener.close()
+        for s in self.sockets:
+            try:
+                s.close()
+            except OSError:
+                pass

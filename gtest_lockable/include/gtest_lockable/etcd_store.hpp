@@ -47,6 +47,13 @@ struct etcd_options {
 /// when it is malformed.
 std::unique_ptr<lock_store> etcd_lock_store(const std::string& uri, etcd_options options = {});
 
+/// The lease TTL that a store made from `uri` and `options` asks etcd for (the URI's `ttl=` wins;
+/// etcd may grant more). Its holder is told that a lock is lost when nothing confirmed the lease
+/// for half of it, so that what uses the resource can end in the other half, before etcd may give
+/// the resource to another (docs/reliability.md). Throws as `etcd_lock_store`.
+std::chrono::duration<double> etcd_lease_ttl(const std::string& uri,
+                                             const etcd_options& options = {});
+
 /// The store that a `--lock-folder` / `--lock-server` pair selects: the etcd store when
 /// `lock_server` is not empty (the folder is then unused), else the lock folder `lock_folder`
 /// (`default_lock_folder()` when empty). Throws `error` (`errc::invalid_argument`) for a

@@ -90,7 +90,13 @@ class etcd_lock final : public lock_handle {
   void release() noexcept override {
     if (released_.exchange(true)) return;
     const auto [last, lost] = forget();
-    if (lost) return;  // the keeper has revoked it already, or etcd has dropped it
+    // A lost lease is revoked only now, once its holder is done (its command has ended), never
+    // by the keeper when it notices the loss: etcd would otherwise hand the resource to another
+    // while the command still ends. When etcd cannot be reached, the lease expires.
+    if (lost) {
+      if (last) shared_->revoke(lease_->id, std::min(shared_->options.timeout, seconds(1.0)));
+      return;
+    }
     if (last) {
       shared_->revoke(lease_->id, shared_->options.timeout);
       return;
@@ -734,6 +740,11 @@ void check_duration(const char* name, seconds value, double min, double max = 1e
 }
 
 }  // namespace
+
+std::chrono::duration<double> etcd_lease_ttl(const std::string& uri, const etcd_options& options) {
+  const auto parsed = detail::parse_etcd_uri(uri);
+  return parsed.ttl ? seconds(*parsed.ttl) : options.ttl;
+}
 
 std::unique_ptr<lock_store> etcd_lock_store(const std::string& uri, etcd_options options) {
   auto parsed = detail::parse_etcd_uri(uri);

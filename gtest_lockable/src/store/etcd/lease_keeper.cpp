@@ -19,6 +19,8 @@ seconds retry_interval(seconds ttl) { return std::clamp(ttl / 10, seconds(0.05),
 
 }  // namespace
 
+seconds lease_keeper::lost_after(seconds ttl) { return ttl / 2; }
+
 lease_keeper::lease_keeper(std::vector<etcd_endpoint> endpoints, seconds timeout,
                            lost_callback on_lost)
     : client_(std::move(endpoints)), timeout_(timeout), on_lost_(std::move(on_lost)) {}
@@ -81,7 +83,9 @@ void lease_keeper::run() {
 
 std::string lease_keeper::renew(entry& e) {
   const auto sent = steady::now();
-  const auto expires = e.confirmed + to_steady(e.lease->ttl);
+  // Lost well before etcd can expire the lease (at `confirmed` + TTL at the earliest): the
+  // holder has the other half of the TTL to end its command (see docs/reliability.md).
+  const auto expires = e.confirmed + to_steady(lost_after(e.lease->ttl));
   // Give up on this request in time to try again before the lease runs out.
   const seconds budget = std::clamp<seconds>(expires - sent, seconds(0.05), timeout_);
   std::string failure;
@@ -105,7 +109,7 @@ std::string lease_keeper::renew(entry& e) {
   const auto now = steady::now();
   if (now >= expires) {
     return "etcd did not renew its lease for " + seconds_text(now - e.confirmed, 1) +
-           ", longer than its TTL of " + seconds_text(e.lease->ttl, 1) + ": " + failure;
+           ", half its TTL of " + seconds_text(e.lease->ttl, 1) + ": " + failure;
   }
   e.due = std::min(expires, now + to_steady(retry_interval(e.lease->ttl)));
   return {};
@@ -126,13 +130,8 @@ void lease_keeper::declare_lost(held_lease& lease, const std::string& reason) {
       }
     }
   }
-  // If etcd still knows the lease (it was only cut off from us), free the locks now rather than
-  // when the lease runs out: their holder has been told it lost them.
-  try {
-    client_.call("/v3/lease/revoke", {{"ID", std::to_string(lease.id)}},
-                 std::min(timeout_, seconds(1.0)));
-  } catch (...) {  // it expires anyway: nobody renews it
-  }
+  // The lease is not revoked here: its holder revokes it when it has ended what used the
+  // resources (etcd_lock::release), or it expires.
 }
 
 }  // namespace gtest_lockable::detail

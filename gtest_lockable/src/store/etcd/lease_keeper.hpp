@@ -1,5 +1,5 @@
 // Keeps the leases of held etcd locks alive from a background thread, and notices when one is
-// lost: etcd says it expired, or etcd could not be reached for longer than its TTL.
+// lost: etcd says it expired, or etcd could not be reached for half its TTL.
 #pragma once
 
 #include <atomic>
@@ -34,7 +34,8 @@ struct held_lease {
 
 /// The background renewal of `held_lease`s: each is renewed every third of its TTL, retried
 /// soon after a failure, and declared lost (callback, then a best-effort revoke) when etcd says
-/// it expired or nothing confirmed it for a whole TTL.
+/// it expired or nothing confirmed it for half its TTL, so that its holder has the other half to
+/// end what uses the resource before etcd can give it to another.
 class lease_keeper {
  public:
   using seconds = std::chrono::duration<double>;
@@ -52,6 +53,9 @@ class lease_keeper {
   void add(std::shared_ptr<held_lease> lease, steady::time_point confirmed);
   /// Stops renewing lease `id` (harmless when unknown).
   void remove(int64_t id);
+
+  /// How long after its last confirmed renewal a lease counts as lost: half its TTL.
+  static seconds lost_after(seconds ttl);
 
  private:
   struct entry {
