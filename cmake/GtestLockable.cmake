@@ -65,6 +65,13 @@ Available right after ``find_package(gtest_lockable)`` or ``add_subdirectory(gte
     ``lockable --ctest-resources`` (lower case, other characters ``_``; ids that map alike become
     one CTest resource with several slots).
 
+  When the program's tests declare their requirements in code (``GTEST_LOCKABLE_REQUIRE``), no
+  ``POOL`` is needed: the discovery step runs the program with ``--lockable_list_requirements``
+  and gives each test its own ``RESOURCE_GROUPS``, one group per resource it needs, from a pool
+  per distinct requirement (``lockable --ctest-plan``); the resource spec then holds every pool
+  of the build tree. ``ctest`` schedules from any directory of the build tree. A program that
+  declares wins over ``POOL``. ``DISCOVERY_MODE PRE_TEST`` is not scheduled per test.
+
   ``PROPERTIES``
     Test properties, as for ``set_tests_properties``. Unlike ``gtest_discover_tests``, list
     values are kept whole (``ENVIRONMENT "A=1;B=2"`` sets both variables).
