@@ -125,8 +125,11 @@ int run_mode(const cli_options& opts) {
     say("holding " + held.resource_id() + " (allocation " + held.alloc_id() + ", waited " +
         detail::seconds_text(held.queue_time(), 2) + ")");
   }
-  const auto environment = merge_environment(
-      environ, resource_variables(held.resource_info(), held.resource_id(), held.alloc_id()));
+  auto variables = resource_variables(held.resource_info(), held.resource_id(), held.alloc_id());
+  if (held.fencing_token() != 0) {  // etcd: see allocation::fencing_token
+    variables.push_back({"LOCKABLE_FENCING_TOKEN", std::to_string(held.fencing_token())});
+  }
+  const auto environment = merge_environment(environ, variables);
   run_limits limits;
   limits.max_hold = opts.max_hold;
   // Lost at half the lease's TTL (the lease keeper); SIGKILL at 0.8 of it; etcd expires it at

@@ -104,6 +104,31 @@ class lock_server_test(lockable_case):
             proxy.heal()
         print("second command started %s s after the cut" % ", ".join("%.2f" % g for g in gaps))
 
+    def test_a_paused_holder_is_fenced_by_a_higher_token(self):
+        printer = ("import os, sys; print(os.environ['LOCKABLE_FENCING_TOKEN'], flush=True);"
+                   " sys.stdin.read()")
+        holder = self.start(self.server_args("--requirements", "id=b1", "--",
+                                             sys.executable, "-c", printer, ttl=2))
+        first = int(read_line(holder.stdout, "the holder's token"))
+        # lockable itself is paused (not its command): it renews nothing, its lease expires, and
+        # a second client gets the resource while the first command still runs.
+        os.kill(holder.pid, signal.SIGSTOP)
+        try:
+            second = self.run_lockable(self.server_args(
+                "--timeout", "30", "--requirements", "id=b1", "--", sys.executable, "-c",
+                "import os; print(os.environ['LOCKABLE_FENCING_TOKEN'])"))
+        finally:
+            os.kill(holder.pid, signal.SIGCONT)
+        self.assertEqual(second.returncode, 0, second.stderr)
+        self.assertGreater(int(second.stdout), first, "a service that keeps the highest token "
+                                                      "seen refuses the paused holder")
+        holder.stdin.close()
+        self.assertEqual(holder.wait(timeout=HANG_GUARD), 76, "it learns that it lost the lock")
+        # The lock folder gives none: a paused holder keeps its flock.
+        plain = self.run_lockable(self.args("--", sys.executable, "-c",
+                                            "import os; print('LOCKABLE_FENCING_TOKEN' in os.environ)"))
+        self.assertEqual(plain.stdout, "False\n", plain.stderr)
+
     def test_signal_while_waiting_gives_up_holding_nothing(self):
         holder = self.hold_through_etcd(RUN_UNTIL_STDIN_CLOSES)
         waiter = self.start(self.server_args("--timeout", "60", "--requirements", "id=b1",

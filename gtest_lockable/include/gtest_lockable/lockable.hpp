@@ -80,6 +80,12 @@ class allocation {
   bool held() const noexcept;
   /// A descriptor that keeps the lock while open (see `lock_handle::descriptor`), or -1.
   int descriptor() const noexcept { return lock_ ? lock_->descriptor() : -1; }
+  /// The lock's fencing token: with the etcd store, the etcd revision that created its key, which
+  /// is higher for every later lock of the resource. A service that keeps the highest token it
+  /// has seen and refuses lower ones rejects a holder that was paused (SIGSTOP, a suspended VM)
+  /// past its lease while another took the resource. 0 with the lock folder, which needs none:
+  /// a paused holder keeps its flock, so nobody else can take the resource meanwhile.
+  std::int64_t fencing_token() const noexcept { return lock_ ? lock_->fencing_token() : 0; }
   /// Releases the resource. Harmless when already released.
   void unlock() noexcept;
   /// The allocation as JSON (ids, requirements, resource_info, times in seconds), for reports.

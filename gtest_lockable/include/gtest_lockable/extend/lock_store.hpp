@@ -38,6 +38,9 @@ class lock_handle {
   virtual int descriptor() const noexcept { return -1; }
   /// False once the store knows the lock was lost (e.g. an expired lease).
   virtual bool valid() const noexcept { return true; }
+  /// A number that grows with every lock of this resource, for services that reject a stale
+  /// holder (see `allocation::fencing_token`), or 0 if the store gives none.
+  virtual std::int64_t fencing_token() const noexcept { return 0; }
 };
 
 /// A hold: a lock kept after the process that took it ends, until `until` or a release.

@@ -121,6 +121,7 @@ class etcd_lock final : public lock_handle {
   }
 
   bool valid() const noexcept override { return !released_ && !lease_->lost; }
+  std::int64_t fencing_token() const noexcept override { return revision_; }
   const std::string& id() const { return id_; }
   int64_t revision() const { return revision_; }
 
