@@ -15,6 +15,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "src/util/fd_guard.hpp"
 #include "src/util/time_format.hpp"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -30,21 +31,6 @@ using steady = std::chrono::steady_clock;
   throw std::system_error(errno, std::generic_category(), what);
 }
 
-class fd_closer {
- public:
-  explicit fd_closer(int fd = -1) : fd_(fd) {}
-  ~fd_closer() { reset(); }
-  fd_closer(const fd_closer&) = delete;
-  fd_closer& operator=(const fd_closer&) = delete;
-  int get() const { return fd_; }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
 
 // Only async-signal-safe calls between fork and exec: the caller may have threads.
 [[noreturn]] void exec_child(char* const* argv, char* const* envp, int out_fd, int error_fd,
@@ -100,10 +86,10 @@ check_result run_check(const std::vector<std::string>& argv,
 
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0) system_failure("pipe2");
-  fd_closer out_read(out[0]), out_write(out[1]);
+  fd_guard out_read(out[0]), out_write(out[1]);
   if (::pipe2(err, O_CLOEXEC) != 0) system_failure("pipe2");
-  fd_closer err_read(err[0]), err_write(err[1]);
-  fd_closer null_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  fd_guard err_read(err[0]), err_write(err[1]);
+  fd_guard null_fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (null_fd.get() < 0) system_failure("open /dev/null");
 
   const auto started = steady::now();
@@ -122,7 +108,7 @@ check_result run_check(const std::vector<std::string>& argv,
   } while (n < 0 && errno == EINTR);
   if (n != static_cast<ssize_t>(sizeof exec_errno)) exec_errno = 0;
 
-  fd_closer pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  fd_guard pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   const auto deadline = started + std::chrono::duration_cast<steady::duration>(timeout);
   bool exited = false, timed_out = false, output_open = true;
   int status = 0;

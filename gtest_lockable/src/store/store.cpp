@@ -2,8 +2,11 @@
 // and the choice between the lock folder and etcd that both front ends make from their settings.
 #include <cstdlib>
 
+#include "gtest_lockable/error.hpp"
 #include "gtest_lockable/etcd_store.hpp"
 #include "gtest_lockable/lock_store.hpp"
+#include "src/store/hold_release.hpp"
+#include "src/util/time_format.hpp"
 
 namespace gtest_lockable {
 
@@ -46,3 +49,31 @@ std::unique_ptr<lock_store> open_lock_store(const std::string& lock_folder,
 }
 
 }  // namespace gtest_lockable
+
+namespace gtest_lockable::detail {
+
+void check_hold_release(const lock_status& was, const std::string& id, const std::string& user,
+                        bool force) {
+  if (was.holder.hold_until.empty() || was.holder.alloc_id.empty()) {
+    throw error(errc::not_held, "'" + id + "' has no hold: " + gtest_lockable::describe(was) +
+                                    " is a running lock; end that process instead");
+  }
+  if (was.holder.user != user && !force) {
+    throw error(errc::not_permitted,
+                "the hold of '" + id + "' is " + was.holder.user + "'s, not " + user +
+                    "'s: only its owner may release it; add --force to release it anyway "
+                    "(recorded)");
+  }
+}
+
+nlohmann::json forced_release_record(const lock_status& was, const std::string& user) {
+  return {{"at", utc_now_iso8601()},
+          {"resource_id", was.resource_id},
+          {"by", user},
+          {"owner", was.holder.user},
+          {"alloc_id", was.holder.alloc_id},
+          {"hold_until", was.holder.hold_until},
+          {"note", was.holder.hold_note}};
+}
+
+}  // namespace gtest_lockable::detail

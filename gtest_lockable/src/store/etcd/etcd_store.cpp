@@ -25,6 +25,7 @@
 #include "src/store/etcd/lease_keeper.hpp"
 #include "src/store/etcd/shared.hpp"
 #include "src/store/etcd/uri.hpp"
+#include "src/store/hold_release.hpp"
 #include "src/store/lock_folder/queue.hpp"
 #include "src/util/json.hpp"
 #include "src/util/time_format.hpp"
@@ -554,16 +555,7 @@ class etcd_store final : public lock_store {
     was.resource_id = id;
     was.state = lock_state::held;
     was.holder = holder_from(kvs[0]);
-    if (was.holder.hold_until.empty() || was.holder.alloc_id.empty()) {
-      throw error(errc::not_held, "'" + id + "' has no hold: " + gtest_lockable::describe(was) +
-                                      " is a running lock; end that process instead");
-    }
-    if (was.holder.user != user && !force) {
-      throw error(errc::not_permitted,
-                  "the hold of '" + id + "' is " + was.holder.user + "'s, not " + user +
-                      "'s: only its owner may release it; add --force to release it anyway "
-                      "(recorded)");
-    }
+    detail::check_hold_release(was, id, user, force);
     const json txn = {
         {"compare",
          {{{"target", "MOD"},
@@ -663,13 +655,7 @@ class etcd_store final : public lock_store {
   // One JSON line per forced release, kept until someone deletes it (the lock folder's
   // `.lockable-forced-releases`).
   void record_forced_release(const lock_status& was, const std::string& user) {
-    const json entry = {{"at", detail::utc_now_iso8601()},
-                        {"resource_id", was.resource_id},
-                        {"by", user},
-                        {"owner", was.holder.user},
-                        {"alloc_id", was.holder.alloc_id},
-                        {"hold_until", was.holder.hold_until},
-                        {"note", was.holder.hold_note}};
+    const json entry = detail::forced_release_record(was, user);
     try {
       shared_->client.call_ok(
           "/v3/kv/put",

@@ -14,25 +14,13 @@
 #include <cstring>
 
 #include "gtest_lockable/error.hpp"
+#include "src/util/fd_guard.hpp"
 
 namespace gtest_lockable::detail {
 namespace {
 
 constexpr std::size_t max_record = 64 * 1024;
 
-class fd_guard {
- public:
-  explicit fd_guard(int fd) : fd_(fd) {}
-  ~fd_guard() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  fd_guard(const fd_guard&) = delete;
-  fd_guard& operator=(const fd_guard&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 std::string read_all(int fd) {
   std::string text;

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "gtest_lockable/error.hpp"
+#include "src/util/fd_guard.hpp"
 
 namespace gtest_lockable::detail {
 namespace {
@@ -28,19 +29,6 @@ namespace {
 constexpr const char* current_name = "ledger.jsonl";
 constexpr const char* previous_name = "ledger.1.jsonl";
 
-class fd_guard {
- public:
-  explicit fd_guard(int fd = -1) : fd_(fd) {}
-  ~fd_guard() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  fd_guard(const fd_guard&) = delete;
-  fd_guard& operator=(const fd_guard&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 class ledger_file final : public ledger_log {
  public:

@@ -21,32 +21,20 @@
 #include "src/store/lock_folder/ledger_file.hpp"
 #include "src/store/lock_folder/queue.hpp"
 #include "src/store/lock_folder/watch.hpp"
+#include "src/store/hold_release.hpp"
+#include "src/util/fd_guard.hpp"
 #include "src/util/json.hpp"
 #include "src/util/time_format.hpp"
 
 namespace gtest_lockable {
 namespace {
 
+using detail::fd_guard;
+
 using clock = std::chrono::steady_clock;
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-class fd_guard {
- public:
-  explicit fd_guard(int fd = -1) : fd_(fd) {}
-  ~fd_guard() { reset(); }
-  fd_guard(const fd_guard&) = delete;
-  fd_guard& operator=(const fd_guard&) = delete;
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
 
 // A zombie (killed, not yet reaped by its parent) holds no descriptors and so no lock: dead.
 bool is_zombie(long pid) {
@@ -275,16 +263,7 @@ class folder_store final : public lock_store {
       throw error(errc::not_held, "'" + id + "' is not held (" + describe() +
                                       "): there is no hold to release");
     }
-    if (was.holder.hold_until.empty() || was.holder.alloc_id.empty()) {
-      throw error(errc::not_held, "'" + id + "' has no hold: " + gtest_lockable::describe(was) +
-                                      " is a running lock; end that process instead");
-    }
-    if (was.holder.user != user && !force) {
-      throw error(errc::not_permitted,
-                  "the hold of '" + id + "' is " + was.holder.user + "'s, not " + user +
-                      "'s: only its owner may release it; add --force to release it anyway "
-                      "(recorded)");
-    }
+    detail::check_hold_release(was, id, user, force);
     // The keeper watches the folder for this request, and checks for it once a quarter second
     // when it cannot watch.
     const std::string request =
@@ -330,13 +309,7 @@ class folder_store final : public lock_store {
     const std::string path = folder_ + "/.lockable-forced-releases";
     fd_guard fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (fd.get() < 0) return;
-    const nlohmann::json entry = {{"at", detail::utc_now_iso8601()},
-                                  {"resource_id", was.resource_id},
-                                  {"by", user},
-                                  {"owner", was.holder.user},
-                                  {"alloc_id", was.holder.alloc_id},
-                                  {"hold_until", was.holder.hold_until},
-                                  {"note", was.holder.hold_note}};
+    const nlohmann::json entry = detail::forced_release_record(was, user);
     const std::string line = detail::json_text(entry) + "\n";
     (void)!::write(fd.get(), line.data(), line.size());
   }
